@@ -107,6 +107,10 @@ test: deps
 		fuzz-bins
 	@bash tests/run.sh
 
+demo: deps
+	@$(MAKE) --no-print-directory -j2 all
+	@bash ci/demo.sh
+
 fuzz: deps
 	@$(MAKE) --no-print-directory -j2 BUILD=build/fuzz CC=clang FUZZ=1 \
 		fuzz-bins

@@ -48,24 +48,24 @@
 /* Why a frame was refused. Counted per reason by the fast path. */
 enum pkt_err {
 	PKT_OK = 0,
-	PKT_ERR_SHORT,       /* shorter than the headers it claims */
-	PKT_ERR_VLAN,        /* 802.1Q / 802.1ad tagged */
-	PKT_ERR_ETHERTYPE,   /* neither IPv4 nor ARP */
-	PKT_ERR_ARP_FORMAT,  /* not IPv4-over-Ethernet, or bad opcode */
-	PKT_ERR_IP_VERSION,  /* version != 4 */
-	PKT_ERR_IP_HLEN,     /* IHL < 5 or beyond the frame */
-	PKT_ERR_IP_LEN,      /* total length < IHL or > frame */
-	PKT_ERR_IP_CSUM,     /* header checksum wrong */
-	PKT_ERR_IP_FRAG,     /* MF set or fragment offset != 0 */
-	PKT_ERR_IP_OPTS,     /* IPv4 options present */
-	PKT_ERR_IP_TTL,      /* TTL 0 */
-	PKT_ERR_IP_PROTO,    /* not TCP or ICMP */
-	PKT_ERR_ICMP_TYPE,   /* ICMP other than echo request/reply */
+	PKT_ERR_SHORT,	    /* shorter than the headers it claims */
+	PKT_ERR_VLAN,	    /* 802.1Q / 802.1ad tagged */
+	PKT_ERR_ETHERTYPE,  /* neither IPv4 nor ARP */
+	PKT_ERR_ARP_FORMAT, /* not IPv4-over-Ethernet, or bad opcode */
+	PKT_ERR_IP_VERSION, /* version != 4 */
+	PKT_ERR_IP_HLEN,    /* IHL < 5 or beyond the frame */
+	PKT_ERR_IP_LEN,	    /* total length < IHL or > frame */
+	PKT_ERR_IP_CSUM,    /* header checksum wrong */
+	PKT_ERR_IP_FRAG,    /* MF set or fragment offset != 0 */
+	PKT_ERR_IP_OPTS,    /* IPv4 options present */
+	PKT_ERR_IP_TTL,	    /* TTL 0 */
+	PKT_ERR_IP_PROTO,   /* not TCP or ICMP */
+	PKT_ERR_ICMP_TYPE,  /* ICMP other than echo request/reply */
 	PKT_ERR_ICMP_CSUM,
-	PKT_ERR_TCP_OFF,     /* data offset < 5 or beyond the segment */
-	PKT_ERR_TCP_OPT,     /* malformed option length */
+	PKT_ERR_TCP_OFF, /* data offset < 5 or beyond the segment */
+	PKT_ERR_TCP_OPT, /* malformed option length */
 	PKT_ERR_TCP_CSUM,
-	PKT_ERR_TCP_FLAGS,   /* impossible flag combination (SYN+RST, none) */
+	PKT_ERR_TCP_FLAGS, /* impossible flag combination (SYN+RST, none) */
 	PKT_ERR__NR
 };
 
@@ -83,23 +83,23 @@ struct eth_hdr {
 #define ARP_LEN 28
 
 struct arp_pkt {
-	uint16_t op;             /* ARP_OP_* */
-	uint8_t sha[ETH_ALEN];   /* sender hardware address */
-	uint32_t spa;            /* sender IP, network order */
-	uint8_t tha[ETH_ALEN];   /* target hardware address */
-	uint32_t tpa;            /* target IP, network order */
+	uint16_t op;	       /* ARP_OP_* */
+	uint8_t sha[ETH_ALEN]; /* sender hardware address */
+	uint32_t spa;	       /* sender IP, network order */
+	uint8_t tha[ETH_ALEN]; /* target hardware address */
+	uint32_t tpa;	       /* target IP, network order */
 };
 
 struct ipv4_hdr {
-	uint8_t tos;      /* DSCP << 2 | ECN */
+	uint8_t tos;	  /* DSCP << 2 | ECN */
 	uint16_t tot_len; /* header + payload, host order */
 	uint16_t id;
 	uint8_t ttl;
 	uint8_t proto;
-	uint32_t src;     /* network order */
-	uint32_t dst;     /* network order */
+	uint32_t src; /* network order */
+	uint32_t dst; /* network order */
 	/* parse only: */
-	uint8_t hlen;     /* bytes, always 20 after a successful parse */
+	uint8_t hlen; /* bytes, always 20 after a successful parse */
 };
 
 #define ICMP_ECHO_REPLY 0
@@ -107,7 +107,7 @@ struct ipv4_hdr {
 #define ICMP_ECHO_HLEN 8
 
 struct icmp_echo {
-	uint8_t type;  /* ICMP_ECHO_REQUEST or ICMP_ECHO_REPLY */
+	uint8_t type; /* ICMP_ECHO_REQUEST or ICMP_ECHO_REPLY */
 	uint16_t id;
 	uint16_t seq;
 	const uint8_t *data; /* payload after the 8-byte header */
@@ -120,7 +120,7 @@ struct tcp_opts {
 	uint16_t mss;
 	uint8_t wscale; /* as sent; receivers clamp to 14 (RFC 7323 §2.3) */
 	uint32_t ts_val, ts_ecr;
-	uint8_t nsack;  /* SACK blocks present, <= TCP_SACK_MAX */
+	uint8_t nsack; /* SACK blocks present, <= TCP_SACK_MAX */
 	struct {
 		uint32_t start, end;
 	} sack[TCP_SACK_MAX];
@@ -129,10 +129,10 @@ struct tcp_opts {
 struct tcp_hdr {
 	uint16_t sport, dport; /* host order */
 	uint32_t seq, ack;
-	uint8_t flags;         /* TCP_* */
-	uint16_t wnd;          /* raw, unscaled */
+	uint8_t flags; /* TCP_* */
+	uint16_t wnd;  /* raw, unscaled */
 	uint16_t urg;
-	uint8_t hlen;          /* bytes incl. options (parse and emit) */
+	uint8_t hlen; /* bytes incl. options (parse and emit) */
 	struct tcp_opts opts;
 };
 
@@ -152,8 +152,8 @@ struct pkt {
 			uint32_t payload_len;
 		};
 	};
-	const uint8_t *l3;  /* start of IPv4 or ARP */
-	const uint8_t *l4;  /* start of TCP or ICMP */
+	const uint8_t *l3; /* start of IPv4 or ARP */
+	const uint8_t *l4; /* start of TCP or ICMP */
 };
 
 enum { PKT_KIND_ARP = 1, PKT_KIND_TCP, PKT_KIND_ICMP };

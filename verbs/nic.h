@@ -20,32 +20,33 @@
 #include <stdint.h>
 
 #define NIC_MAX_QUEUES 64
-#define NIC_TX_MAX_SEG 4   /* payload segments per frame (ring wrap + more) */
-#define NIC_HDR_MAX 128    /* largest header a TX descriptor may carry */
-#define NIC_ERR_LEN 256    /* size of the error buffers below */
+#define NIC_TX_MAX_SEG 4 /* payload segments per frame (ring wrap + more) */
+#define NIC_HDR_MAX 128	 /* largest header a TX descriptor may carry */
+#define NIC_ERR_LEN 256	 /* size of the error buffers below */
 
 /* Offload bits in nic_link_info.offloads. */
 enum {
 	NIC_OFF_TX_CSUM = 1u << 0, /* fills IPv4 and TCP/UDP checksums */
 	NIC_OFF_RX_CSUM = 1u << 1, /* reports NIC_CSUM_OK / NIC_CSUM_BAD */
-	NIC_OFF_TSO = 1u << 2,     /* segments TCP frames larger than MTU */
+	NIC_OFF_TSO = 1u << 2,	   /* segments TCP frames larger than MTU */
 };
 
 struct nic_link_info {
 	uint8_t mac[6];
-	uint16_t mtu;       /* IP MTU, e.g. 1500: largest frame is mtu + 14 */
-	uint16_t nqueues;   /* RX/TX queue pairs opened */
-	uint32_t offloads;  /* NIC_OFF_* */
-	uint32_t max_tso;   /* largest TSO payload when NIC_OFF_TSO */
-	uint16_t max_segs;  /* payload segments per TX frame, <= NIC_TX_MAX_SEG */
-	int numa_node;      /* -1 when unknown */
+	uint16_t mtu;	   /* IP MTU, e.g. 1500: largest frame is mtu + 14 */
+	uint16_t nqueues;  /* RX/TX queue pairs opened */
+	uint32_t offloads; /* NIC_OFF_* */
+	uint32_t max_tso;  /* largest TSO payload when NIC_OFF_TSO */
+	uint16_t
+		max_segs; /* payload segments per TX frame, <= NIC_TX_MAX_SEG */
+	int numa_node;	  /* -1 when unknown */
 };
 
 /* What the backend knows about a received frame's checksums. */
 enum nic_csum {
 	NIC_CSUM_UNKNOWN = 0, /* verify in software */
-	NIC_CSUM_OK,          /* IPv4 and L4 checksums verified by the NIC */
-	NIC_CSUM_BAD,         /* NIC says a checksum is wrong */
+	NIC_CSUM_OK,	      /* IPv4 and L4 checksums verified by the NIC */
+	NIC_CSUM_BAD,	      /* NIC says a checksum is wrong */
 	NIC_CSUM_PARTIAL,     /* local sender left it to offload (veth): the
 			       * content is trustworthy, the field is not */
 };
@@ -57,7 +58,7 @@ struct nic_rx {
 	uint8_t *data;
 	uint32_t len;
 	uint16_t gso_size; /* 0 unless a super-frame */
-	uint8_t csum;      /* enum nic_csum */
+	uint8_t csum;	   /* enum nic_csum */
 	uint8_t pad;
 };
 
@@ -71,7 +72,8 @@ struct nic_seg {
 enum {
 	NIC_TX_CSUM = 1u << 0, /* NIC fills IPv4 header and TCP checksums; only
 				* when link_info has NIC_OFF_TX_CSUM */
-	NIC_TX_TSO = 1u << 1,  /* segment payload at mss; only with NIC_OFF_TSO */
+	NIC_TX_TSO =
+		1u << 1, /* segment payload at mss; only with NIC_OFF_TSO */
 };
 
 /* One frame to send: headers (copied by the backend before tx_burst
@@ -81,23 +83,23 @@ enum {
 struct nic_tx {
 	const uint8_t *hdr;
 	uint16_t hdr_len; /* <= NIC_HDR_MAX */
-	uint16_t flags;   /* NIC_TX_* */
-	uint16_t mss;     /* TCP payload per segment with NIC_TX_TSO */
-	uint8_t nseg;     /* <= link_info.max_segs */
+	uint16_t flags;	  /* NIC_TX_* */
+	uint16_t mss;	  /* TCP payload per segment with NIC_TX_TSO */
+	uint8_t nseg;	  /* <= link_info.max_segs */
 	uint8_t pad;
 	struct nic_seg seg[NIC_TX_MAX_SEG];
 	uint64_t cookie; /* handed back by tx_completions */
 };
 
 enum nic_steer_kind {
-	NIC_STEER_LOCAL,   /* frames to our MAC and ip: RSS over all queues */
-	NIC_STEER_ARP,     /* ARP and broadcast: copy to queue 0 */
-	NIC_STEER_FLOW,    /* one TCP 4-tuple to one queue */
+	NIC_STEER_LOCAL, /* frames to our MAC and ip: RSS over all queues */
+	NIC_STEER_ARP,	 /* ARP and broadcast: copy to queue 0 */
+	NIC_STEER_FLOW,	 /* one TCP 4-tuple to one queue */
 };
 
 struct nic_steer {
-	uint8_t kind;        /* enum nic_steer_kind */
-	uint16_t queue;      /* NIC_STEER_FLOW target */
+	uint8_t kind;	     /* enum nic_steer_kind */
+	uint16_t queue;	     /* NIC_STEER_FLOW target */
 	uint32_t local_ip;   /* network byte order */
 	uint32_t remote_ip;  /* network byte order, NIC_STEER_FLOW */
 	uint16_t local_port; /* network byte order, NIC_STEER_FLOW */
@@ -119,8 +121,7 @@ struct nic_ops {
 	unsigned (*tx_completions)(struct nic *nic, unsigned q,
 				   uint64_t *cookies, unsigned n);
 	/* Register [addr, addr+len) for TX payload; *key for nic_seg. */
-	int (*reg_mem)(struct nic *nic, void *addr, size_t len,
-		       uint32_t *key);
+	int (*reg_mem)(struct nic *nic, void *addr, size_t len, uint32_t *key);
 	int (*dereg_mem)(struct nic *nic, uint32_t key);
 	int (*add_steer)(struct nic *nic, const struct nic_steer *rule);
 	void (*link_info)(struct nic *nic, struct nic_link_info *info);
@@ -139,10 +140,10 @@ struct nic {
 
 /* Parameters for nic_open; zero means "backend default". */
 struct nic_params {
-	unsigned nqueues;  /* default 1 */
-	unsigned mtu;      /* default: the device's MTU (wire: 1500) */
-	unsigned rx_ring;  /* frames per RX ring */
-	unsigned tx_ring;  /* frames per TX ring */
+	unsigned nqueues; /* default 1 */
+	unsigned mtu;	  /* default: the device's MTU (wire: 1500) */
+	unsigned rx_ring; /* frames per RX ring */
+	unsigned tx_ring; /* frames per TX ring */
 };
 
 /**
@@ -231,7 +232,7 @@ static inline void nic_close(struct nic *nic)
 }
 
 #ifndef container_of
-#define container_of(ptr, type, member)                                        \
+#define container_of(ptr, type, member) \
 	((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 

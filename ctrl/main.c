@@ -1,0 +1,226 @@
+/* main.c - the tas daemon: parse the command line, open the NIC, start the
+ * fast-path cores, and run the control loop (apps, exceptions, timers,
+ * signals) until SIGINT/SIGTERM
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "ctrl/log.h"
+#include "ctrl/svc.h"
+#include "verbs/nic_fault.h"
+
+enum { TAG_LSOCK = 1, TAG_APP, TAG_CORE, TAG_SIGNAL, TAG_TIMER };
+
+static int add_fd(struct svc *s, int fd, uint32_t tag, uint32_t idx)
+{
+	struct epoll_event ev = { .events = EPOLLIN,
+				  .data.u64 = ((uint64_t)tag << 32) | idx };
+
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void drain_core(struct svc *s, unsigned k)
+{
+	static struct fp_frame frames[16];
+	struct fp_note notes[32];
+	uint64_t v;
+	unsigned n;
+
+	if (read(fp_core_ctrl_fd(s->cores[k]), &v, sizeof(v)) < 0 &&
+	    errno != EAGAIN)
+		log_warn("core %u: ctrl fd: %s", k, strerror(errno));
+	while ((n = fp_core_take_exc(s->cores[k], frames, 16)) > 0)
+		for (unsigned i = 0; i < n; i++)
+			slow_exception(s, &frames[i]);
+	while ((n = fp_core_take_notes(s->cores[k], notes, 32)) > 0)
+		for (unsigned i = 0; i < n; i++) {
+			if (notes[i].type == FP_NOTE_APP_DELETED)
+				app_deleted_ack(s, notes[i].app_id);
+			else if (notes[i].type == FP_NOTE_PORT_FREE)
+				slow_port_free(s, notes[i].port);
+		}
+}
+
+static int run(struct svc *s, int sigfd, int tfd)
+{
+	struct epoll_event evs[32];
+
+	for (;;) {
+		int n = epoll_wait(s->epfd, evs, 32, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			uint32_t tag = (uint32_t)(evs[i].data.u64 >> 32);
+			uint32_t idx = (uint32_t)evs[i].data.u64;
+			uint64_t v;
+
+			switch (tag) {
+			case TAG_LSOCK:
+				app_accept(s);
+				break;
+			case TAG_APP:
+				if (s->apps[idx].used && s->apps[idx].sock >= 0)
+					app_handle(s, &s->apps[idx]);
+				break;
+			case TAG_CORE:
+				drain_core(s, idx);
+				break;
+			case TAG_TIMER:
+				if (read(tfd, &v, sizeof(v)) > 0)
+					slow_tick(s, svc_now_ns());
+				for (unsigned k = 0; k < s->ncores; k++)
+					drain_core(s, k);
+				break;
+			case TAG_SIGNAL: {
+				struct signalfd_siginfo si;
+
+				if (read(sigfd, &si, sizeof(si)) > 0) {
+					log_info("signal %s: shutting down",
+						 strsignal((int)si.ssi_signo));
+					return 0;
+				}
+				break;
+			}
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct svc svc;
+	struct svc *s = &svc;
+	char err[NIC_ERR_LEN];
+	struct nic_params np = { 0 };
+	struct nic *nic;
+	sigset_t mask;
+	int sigfd, tfd, ret = 1;
+	char ips[16], gws[16] = "none";
+
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	ret = config_parse(&s->cfg, argc, argv, err);
+	if (ret == 1)
+		return 0;
+	if (ret) {
+		fprintf(stderr, "tas: %s\n", err);
+		return 2;
+	}
+	log_set_level((enum log_level)s->cfg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+
+	np.nqueues = s->cfg.cores;
+	np.mtu = s->cfg.mtu;
+	nic = nic_open(s->cfg.nic, &np, err);
+	if (!nic) {
+		fprintf(stderr, "tas: %s\n", err);
+		return 1;
+	}
+	if (s->cfg.fault) {
+		struct nic *f = nic_fault_wrap(nic, s->cfg.fault, err);
+
+		if (!f) {
+			fprintf(stderr, "tas: %s\n", err);
+			nic_close(nic);
+			return 2;
+		}
+		nic = f;
+	}
+	s->nic = nic;
+	nic_link_info(nic, &s->link);
+	if (s->cfg.mtu && s->cfg.mtu < s->link.mtu)
+		s->link.mtu = (uint16_t)s->cfg.mtu;
+
+	s->ncores = s->cfg.cores;
+	s->sh.ip = s->cfg.ip;
+	memcpy(s->sh.mac, s->link.mac, 6);
+	s->sh.mtu = s->link.mtu;
+	s->sh.rxbuf_size = s->cfg.rxbuf;
+	s->sh.txbuf_size = s->cfg.txbuf;
+	s->sh.max_flows = s->cfg.max_flows;
+	s->sh.idle_us = s->cfg.idle_us;
+	s->sh.busy_poll = s->cfg.busy_poll;
+	tcp_cfg_default(&s->sh.tcp, s->link.mtu);
+	if (getrandom(s->sh.isn_secret, sizeof(s->sh.isn_secret), 0) !=
+	    sizeof(s->sh.isn_secret)) {
+		fprintf(stderr, "tas: getrandom: %s\n", strerror(errno));
+		goto out_nic;
+	}
+	app_pool_ops(&s->sh.pool);
+
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL); /* cores inherit the mask */
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	struct itimerspec its = { .it_interval = { 0, 100000000 },
+				  .it_value = { 0, 100000000 } };
+	if (s->epfd < 0 || sigfd < 0 || tfd < 0 ||
+	    timerfd_settime(tfd, 0, &its, NULL) ||
+	    add_fd(s, sigfd, TAG_SIGNAL, 0) || add_fd(s, tfd, TAG_TIMER, 0)) {
+		fprintf(stderr, "tas: setup: %s\n", strerror(errno));
+		goto out_nic;
+	}
+	for (unsigned k = 0; k < s->ncores; k++) {
+		s->cores[k] = fp_core_create(k, nic, k, &s->sh);
+		if (!s->cores[k] ||
+		    add_fd(s, fp_core_ctrl_fd(s->cores[k]), TAG_CORE, k)) {
+			fprintf(stderr, "tas: core %u: %s\n", k,
+				strerror(errno));
+			goto out_cores;
+		}
+	}
+	if (app_listen_socket(s)) {
+		fprintf(stderr, "tas: cannot serve apps on %s\n",
+			s->cfg.socket);
+		goto out_cores;
+	}
+	for (unsigned k = 0; k < s->ncores; k++)
+		if (fp_core_start(s->cores[k], -1)) {
+			fprintf(stderr, "tas: core %u: cannot start thread\n",
+				k);
+			goto out_sock;
+		}
+
+	inet_ntop(AF_INET, &s->cfg.ip, ips, sizeof(ips));
+	if (s->cfg.gateway)
+		inet_ntop(AF_INET, &s->cfg.gateway, gws, sizeof(gws));
+	log_info("started: nic %s mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u "
+		 "ip %s/%u gateway %s cores %u socket %s fault %s "
+		 "rxbuf %u txbuf %u max-flows %u idle-us %u%s",
+		 s->cfg.nic, s->link.mac[0], s->link.mac[1], s->link.mac[2],
+		 s->link.mac[3], s->link.mac[4], s->link.mac[5], s->link.mtu,
+		 ips, s->cfg.prefix, gws, s->ncores, s->cfg.socket,
+		 s->cfg.fault ? s->cfg.fault : "none", s->cfg.rxbuf,
+		 s->cfg.txbuf, s->cfg.max_flows, s->cfg.idle_us,
+		 s->cfg.busy_poll ? " busy-poll" : "");
+	ret = run(s, sigfd, tfd) ? 1 : 0;
+
+out_sock:
+	close(s->lsock);
+	unlink(s->cfg.socket);
+out_cores:
+	for (unsigned k = 0; k < s->ncores; k++)
+		fp_core_destroy(s->cores[k]);
+	for (unsigned i = 0; i < SVC_MAX_APPS; i++)
+		if (s->apps[i].used && s->apps[i].sock >= 0)
+			close(s->apps[i].sock);
+out_nic:
+	nic_close(nic);
+	if (!ret)
+		log_info("stopped");
+	return ret;
+}

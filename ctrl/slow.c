@@ -1,0 +1,505 @@
+/* slow.c - the control thread's protocol work: ARP (RFC 826) with a cache
+ * and timeouts, ICMP echo (RFC 792), next-hop routing through the gateway,
+ * listeners, active opens (ephemeral ports, ARP first), and the text that
+ * tasctl prints
+ *
+ * Known gaps: no gratuitous ARP, no ARP cache aging of entries in use by
+ * open connections (their MAC is fixed at open).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "ctrl/log.h"
+#include "ctrl/svc.h"
+#include "tcp/csum.h"
+#include "tcp/wire.h"
+
+#define ARP_TTL_NS (60ull * 1000000000ull)
+#define ARP_RETRY_NS (1000000000ull)
+#define ARP_TRIES 3
+
+static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+/**
+ * svc_now_ns - CLOCK_MONOTONIC in ns
+ */
+uint64_t svc_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void ip_str(uint32_t ip_net, char *buf)
+{
+	inet_ntop(AF_INET, &ip_net, buf, 16);
+}
+
+static void send_frame(struct svc *s, const uint8_t *f, size_t len)
+{
+	/* the control thread transmits through core 0's queue */
+	if (!fp_core_post_frame(s->cores[0], f, (uint32_t)len))
+		s->ctr_exc_drop++;
+}
+
+/* ---- ARP ---- */
+
+static struct arp_entry *arp_find(struct svc *s, uint32_t ip)
+{
+	for (unsigned i = 0; i < ARP_CACHE; i++)
+		if (s->arp[i].valid && s->arp[i].ip == ip)
+			return &s->arp[i];
+	return NULL;
+}
+
+static void arp_send(struct svc *s, uint16_t op, const uint8_t *dmac,
+		     uint32_t tip, const uint8_t *tha)
+{
+	uint8_t f[ETH_HLEN + ARP_LEN];
+	struct eth_hdr e;
+	struct arp_pkt a;
+
+	memcpy(e.dst, dmac, 6);
+	memcpy(e.src, s->link.mac, 6);
+	e.type = ETHTYPE_ARP;
+	a.op = op;
+	memcpy(a.sha, s->link.mac, 6);
+	a.spa = s->cfg.ip;
+	memcpy(a.tha, tha, 6);
+	a.tpa = tip;
+	eth_emit(f, &e);
+	arp_emit(f + ETH_HLEN, &a);
+	send_frame(s, f, sizeof(f));
+	s->ctr_arp_tx++;
+}
+
+static void connect_fail(struct svc *s, struct arp_wait *w, int err)
+{
+	struct tas_ev e = { .type = TAS_EV_CONN_OPEN,
+			    .status = (int16_t)err,
+			    .user = w->cmd.user };
+
+	app_kin_post(w->cmd.app, w->cmd.ctx_id, &e);
+	slow_port_free(s, w->cmd.conn.local_port);
+	/* the buffer slot goes back through the pool */
+	struct fp_pool_ops ops;
+	app_pool_ops(&ops);
+	ops.free(w->cmd.app, w->cmd.conn.buf_slot);
+	w->used = false;
+}
+
+static void connect_dispatch(struct svc *s, struct arp_wait *w,
+			     const uint8_t *mac)
+{
+	memcpy(w->cmd.conn.mac, mac, 6);
+	if (!fp_core_post_cmd(s->cores[0], &w->cmd)) {
+		connect_fail(s, w, -EAGAIN);
+		return;
+	}
+	w->used = false;
+}
+
+static void arp_learn(struct svc *s, uint32_t ip, const uint8_t *mac,
+		      uint64_t now)
+{
+	struct arp_entry *e = arp_find(s, ip), *old = &s->arp[0];
+	char ips[16];
+
+	if (!e) {
+		for (unsigned i = 0; i < ARP_CACHE; i++) {
+			if (!s->arp[i].valid) {
+				e = &s->arp[i];
+				break;
+			}
+			if (s->arp[i].expires_ns < old->expires_ns)
+				old = &s->arp[i];
+		}
+		if (!e)
+			e = old;
+		ip_str(ip, ips);
+		log_info("arp: %s is at %02x:%02x:%02x:%02x:%02x:%02x", ips,
+			 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	}
+	e->ip = ip;
+	memcpy(e->mac, mac, 6);
+	e->valid = true;
+	e->expires_ns = now + ARP_TTL_NS;
+	for (unsigned i = 0; i < ARP_PENDING; i++)
+		if (s->arpq[i].used && s->arpq[i].ip == ip)
+			connect_dispatch(s, &s->arpq[i], mac);
+}
+
+static void arp_input(struct svc *s, const struct pkt *p, uint64_t now)
+{
+	const struct arp_pkt *a = &p->arp;
+
+	s->ctr_arp_rx++;
+	if (a->tpa != s->cfg.ip)
+		return; /* RFC 826: merge only when we are the target */
+	arp_learn(s, a->spa, a->sha, now);
+	if (a->op == ARP_OP_REQUEST)
+		arp_send(s, ARP_OP_REPLY, a->sha, a->spa, a->sha);
+}
+
+/* ---- ICMP echo ---- */
+
+static void icmp_input(struct svc *s, const struct pkt *p)
+{
+	uint8_t f[FP_FRAME_MAX];
+	struct eth_hdr e;
+	struct ipv4_hdr ip;
+	struct icmp_echo r;
+	size_t il;
+
+	if (p->icmp.type != ICMP_ECHO_REQUEST || p->ip.dst != s->cfg.ip)
+		return;
+	r = p->icmp;
+	r.type = ICMP_ECHO_REPLY;
+	il = icmp_echo_len(&r);
+	if (ETH_HLEN + IPV4_HLEN + il > sizeof(f))
+		return;
+	memcpy(e.dst, p->eth.src, 6);
+	memcpy(e.src, s->link.mac, 6);
+	e.type = ETHTYPE_IPV4;
+	memset(&ip, 0, sizeof(ip));
+	ip.tot_len = (uint16_t)(IPV4_HLEN + il);
+	ip.ttl = 64;
+	ip.proto = IPPROTO_ICMP_;
+	ip.src = s->cfg.ip;
+	ip.dst = p->ip.src;
+	eth_emit(f, &e);
+	ipv4_emit(f + ETH_HLEN, &ip);
+	icmp_echo_emit(f + ETH_HLEN + IPV4_HLEN, &r);
+	send_frame(s, f, ETH_HLEN + IPV4_HLEN + il);
+	s->ctr_icmp_echo++;
+}
+
+/**
+ * slow_exception - a frame the fast path handed up (ARP, ICMP, other)
+ */
+void slow_exception(struct svc *s, const struct fp_frame *fr)
+{
+	struct pkt p;
+	bool verify = fr->csum != NIC_CSUM_OK && fr->csum != NIC_CSUM_PARTIAL;
+
+	if (pkt_parse(fr->data, fr->len, verify, &p) != PKT_OK) {
+		s->ctr_exc_drop++;
+		return;
+	}
+	if (p.kind == PKT_KIND_ARP)
+		arp_input(s, &p, svc_now_ns());
+	else if (p.kind == PKT_KIND_ICMP)
+		icmp_input(s, &p);
+	else
+		s->ctr_exc_drop++;
+}
+
+/**
+ * slow_tick - retry ARP requests, fail active opens that got no answer
+ */
+void slow_tick(struct svc *s, uint64_t now)
+{
+	for (unsigned i = 0; i < ARP_PENDING; i++) {
+		struct arp_wait *w = &s->arpq[i];
+		char ips[16];
+
+		if (!w->used || now < w->next_try_ns)
+			continue;
+		if (w->tries >= ARP_TRIES) {
+			ip_str(w->ip, ips);
+			log_warn("arp: no answer from %s, connect fails", ips);
+			connect_fail(s, w, -EHOSTUNREACH);
+			continue;
+		}
+		w->tries++;
+		w->next_try_ns = now + ARP_RETRY_NS;
+		arp_send(s, ARP_OP_REQUEST, bcast, w->ip,
+			 (const uint8_t[6]){ 0 });
+	}
+}
+
+/* ---- ports, listeners, connects ---- */
+
+static int port_alloc(struct svc *s)
+{
+	unsigned n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned p = (s->port_next + i) % n;
+
+		if (!s->port_used[p]) {
+			s->port_used[p] = 1;
+			s->port_next = p + 1;
+			return (int)(EPHEMERAL_LO + p);
+		}
+	}
+	return -EADDRNOTAVAIL;
+}
+
+/**
+ * slow_port_free - an active open's local port is free again
+ */
+void slow_port_free(struct svc *s, uint16_t port)
+{
+	if (port >= EPHEMERAL_LO && port <= EPHEMERAL_HI)
+		s->port_used[port - EPHEMERAL_LO] = 0;
+}
+
+/**
+ * slow_connect - start an active open for an app
+ */
+int slow_connect(struct svc *s, struct fp_app *a, uint16_t ctx, uint64_t user,
+		 uint32_t ip_host, uint16_t port)
+{
+	struct tas_ev e = { .type = TAS_EV_CONN_OPEN, .user = user };
+	struct fp_pool_ops ops;
+	struct arp_wait *w = NULL;
+	uint32_t ip = htonl(ip_host), hop, mask;
+	struct arp_entry *ae;
+	uint32_t slot;
+	int lport;
+
+	if (ctx >= TAS_MAX_CTX || !a->ctx[ctx].used)
+		return -EPROTO;
+	mask = s->cfg.prefix ? htonl(~0u << (32 - s->cfg.prefix)) : 0;
+	hop = ((ip & mask) == (s->cfg.ip & mask)) ? ip : s->cfg.gateway;
+	if (!port || !ip || !hop) {
+		e.status = !hop ? -ENETUNREACH : -EINVAL;
+		goto fail;
+	}
+	for (unsigned i = 0; i < ARP_PENDING; i++)
+		if (!s->arpq[i].used) {
+			w = &s->arpq[i];
+			break;
+		}
+	app_pool_ops(&ops);
+	if (!w || ops.alloc(a, &slot)) {
+		e.status = -ENOBUFS;
+		goto fail;
+	}
+	lport = port_alloc(s);
+	if (lport < 0) {
+		ops.free(a, slot);
+		e.status = (int16_t)lport;
+		goto fail;
+	}
+	memset(w, 0, sizeof(*w));
+	w->used = true;
+	w->ip = hop;
+	w->cmd.type = FP_CMD_CONNECT;
+	w->cmd.app_id = a->id;
+	w->cmd.app = a;
+	w->cmd.ctx_id = ctx;
+	w->cmd.user = user;
+	w->cmd.conn.remote_ip = ip;
+	w->cmd.conn.remote_port = port;
+	w->cmd.conn.local_port = (uint16_t)lport;
+	w->cmd.conn.buf_slot = slot;
+	ae = arp_find(s, hop);
+	if (ae) {
+		connect_dispatch(s, w, ae->mac);
+	} else {
+		w->next_try_ns = 0;
+		slow_tick(s, svc_now_ns());
+	}
+	return 0;
+fail:
+	app_kin_post(a, ctx, &e);
+	return 0;
+}
+
+/**
+ * slow_listen - register a listener (reuseport across contexts allowed)
+ */
+int slow_listen(struct svc *s, struct fp_app *a, const struct tas_msg *m)
+{
+	struct tas_ev e = { .type = TAS_EV_LISTEN_OPEN, .user = m->user };
+	bool reuse = m->listen.flags & 1;
+	struct listen_rec *free_rec = NULL;
+	uint16_t port = m->listen.port;
+
+	if (m->ctx_id >= TAS_MAX_CTX || !a->ctx[m->ctx_id].used)
+		return -EPROTO;
+	for (unsigned i = 0; i < SVC_MAX_LISTEN; i++) {
+		struct listen_rec *l = &s->lst[i];
+
+		if (!l->used) {
+			if (!free_rec)
+				free_rec = l;
+			continue;
+		}
+		if (l->port == port && (!reuse || !l->reuseport)) {
+			e.status = -EADDRINUSE;
+			goto out;
+		}
+	}
+	if (!port || !free_rec) {
+		e.status = !port ? -EINVAL : -ENOBUFS;
+		goto out;
+	}
+	*free_rec = (struct listen_rec){ .used = true,
+					 .port = port,
+					 .reuseport = reuse,
+					 .app = a,
+					 .ctx = m->ctx_id,
+					 .user = m->user };
+	for (unsigned k = 0; k < s->ncores; k++) {
+		struct fp_cmd c = { .type = FP_CMD_LISTEN,
+				    .app_id = a->id,
+				    .app = a,
+				    .ctx_id = m->ctx_id,
+				    .port = port,
+				    .backlog = m->listen.backlog,
+				    .user = m->user };
+		fp_core_post_cmd(s->cores[k], &c);
+	}
+	log_info("app %u listens on port %u%s", a->id, port,
+		 reuse ? " (reuseport)" : "");
+out:
+	app_kin_post(a, m->ctx_id, &e);
+	return 0;
+}
+
+/**
+ * slow_listen_close - drop a listener
+ */
+int slow_listen_close(struct svc *s, struct fp_app *a, const struct tas_msg *m)
+{
+	struct tas_ev e = { .type = TAS_EV_LISTEN_CLOSED,
+			    .user = m->user,
+			    .status = -ENOENT };
+
+	for (unsigned i = 0; i < SVC_MAX_LISTEN; i++) {
+		struct listen_rec *l = &s->lst[i];
+
+		if (l->used && l->app == a && l->user == m->user) {
+			l->used = false;
+			e.status = 0;
+		}
+	}
+	for (unsigned k = 0; k < s->ncores; k++) {
+		struct fp_cmd c = { .type = FP_CMD_LISTEN_CLOSE,
+				    .app_id = a->id,
+				    .app = a,
+				    .user = m->user };
+		fp_core_post_cmd(s->cores[k], &c);
+	}
+	app_kin_post(a, m->ctx_id, &e);
+	return 0;
+}
+
+/**
+ * slow_app_gone - forget an app's listeners and pending opens
+ */
+void slow_app_gone(struct svc *s, struct fp_app *a)
+{
+	for (unsigned i = 0; i < SVC_MAX_LISTEN; i++)
+		if (s->lst[i].used && s->lst[i].app == a)
+			s->lst[i].used = false;
+	for (unsigned i = 0; i < ARP_PENDING; i++)
+		if (s->arpq[i].used && s->arpq[i].cmd.app == a) {
+			slow_port_free(s, s->arpq[i].cmd.conn.local_port);
+			s->arpq[i].used = false;
+		}
+}
+
+/* ---- tasctl text ---- */
+
+static void text_send(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		size_t n = len > 4000 ? 4000 : len;
+
+		if (send(fd, buf, n, MSG_NOSIGNAL) < 0)
+			return;
+		buf += n;
+		len -= n;
+	}
+}
+
+static void text_end(int fd)
+{
+	send(fd, "", 0, MSG_NOSIGNAL);
+}
+
+/**
+ * slow_stats_text - every counter, "name value" per line
+ */
+void slow_stats_text(struct svc *s, int fd)
+{
+	uint64_t sum[ST__NR] = { 0 }, one[ST__NR];
+	char buf[8192];
+	size_t o = 0;
+
+	for (unsigned k = 0; k < s->ncores; k++) {
+		fp_core_stats(s->cores[k], one);
+		for (unsigned i = 0; i < ST__NR; i++)
+			sum[i] += one[i];
+	}
+	for (unsigned i = 0; i < ST__NR && o < sizeof(buf) - 64; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s %llu\n",
+				      fp_stat_name(i),
+				      (unsigned long long)sum[i]);
+	o += (size_t)snprintf(
+		buf + o, sizeof(buf) - o,
+		"arp_rx %llu\narp_tx %llu\nicmp_echo_replies %llu\n"
+		"exception_drops %llu\napps_registered %llu\n"
+		"app_protocol_errors %llu\n",
+		(unsigned long long)s->ctr_arp_rx,
+		(unsigned long long)s->ctr_arp_tx,
+		(unsigned long long)s->ctr_icmp_echo,
+		(unsigned long long)s->ctr_exc_drop,
+		(unsigned long long)s->ctr_apps,
+		(unsigned long long)s->ctr_app_errors);
+	text_send(fd, buf, o);
+	text_end(fd);
+}
+
+/**
+ * slow_conns_text - one line per connection, like ss
+ */
+void slow_conns_text(struct svc *s, int fd)
+{
+	static struct fp_dump_row rows[4096];
+	char line[256], a[16], b[16];
+
+	for (unsigned k = 0; k < s->ncores; k++) {
+		struct fp_dump d = { .rows = rows, .max = 4096 };
+		struct fp_cmd c = { .type = FP_CMD_DUMP, .dump = &d };
+		uint64_t until = svc_now_ns() + 500000000ull;
+
+		if (!fp_core_post_cmd(s->cores[k], &c))
+			continue;
+		while (!atomic_load_explicit(&d.done, memory_order_acquire) &&
+		       svc_now_ns() < until)
+			;
+		if (!atomic_load_explicit(&d.done, memory_order_acquire))
+			continue; /* core stuck: say nothing rather than lie */
+		for (uint32_t i = 0; i < d.n; i++) {
+			struct fp_dump_row *r = &rows[i];
+			int n;
+
+			ip_str(r->local_ip, a);
+			ip_str(r->remote_ip, b);
+			n = snprintf(line, sizeof(line),
+				     "%-11s %s:%u %s:%u app=%u core=%u "
+				     "snd_wnd=%u rcv_wnd=%u cwnd=%u rtt=%uus "
+				     "rto=%uus in=%llu out=%llu retrans=%llu\n",
+				     tcp_state_str((enum tcp_state)r->state), a,
+				     r->local_port, b, r->remote_port,
+				     r->app_id, k, r->snd_wnd, r->rcv_wnd,
+				     r->cwnd, r->srtt_us, r->rto_us,
+				     (unsigned long long)r->bytes_in,
+				     (unsigned long long)r->bytes_out,
+				     (unsigned long long)r->retrans);
+			text_send(fd, line, (size_t)n);
+		}
+	}
+	text_end(fd);
+}

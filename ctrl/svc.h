@@ -1,0 +1,126 @@
+/* svc.h - the control thread's state: apps, ARP cache, listeners, cores */
+#ifndef TAS_CTRL_SVC_H
+#define TAS_CTRL_SVC_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ctrl/config.h"
+#include "tas/abi.h"
+#include "tas/ring.h"
+#include "tcp/fastpath.h"
+#include "verbs/nic.h"
+
+#define SVC_MAX_APPS 256
+#define SVC_MAX_LISTEN 256
+#define ARP_CACHE 256
+#define ARP_PENDING 256
+#define EPHEMERAL_LO 32768
+#define EPHEMERAL_HI 60999
+
+struct svc;
+
+struct app_ctx {
+	bool used;
+	uint64_t off; /* struct tas_ctx_shm in the segment */
+	int evfd;
+	struct tas_ring kin; /* we produce */
+};
+
+/* An app (one socket connection); the cores see it as struct fp_app. */
+struct fp_app {
+	bool used;
+	bool dying; /* waiting for every core's APP_DELETED */
+	unsigned del_acks;
+	uint32_t id;
+	int sock;
+	pid_t pid;
+	uid_t uid;
+	int memfd;
+	uint8_t *seg;
+	uint64_t seg_size;
+	uint32_t mem_key;
+	bool mem_reg;
+	struct app_ctx ctx[TAS_MAX_CTX];
+	/* connection buffer slots: the cores take them at passive open */
+	pthread_mutex_t pool_lock;
+	uint64_t slots_off;
+	uint32_t slot_size, nslots, slots_free;
+	uint8_t *slot_used;
+	struct svc *svc;
+};
+
+struct listen_rec {
+	bool used;
+	uint16_t port;
+	bool reuseport;
+	struct fp_app *app;
+	uint16_t ctx;
+	uint64_t user;
+};
+
+struct arp_entry {
+	uint32_t ip;
+	uint8_t mac[6];
+	bool valid;
+	uint64_t expires_ns;
+};
+
+/* An active open waiting for ARP. */
+struct arp_wait {
+	bool used;
+	uint32_t ip;	   /* next hop */
+	struct fp_cmd cmd; /* FP_CMD_CONNECT, MAC still to fill */
+	uint64_t next_try_ns;
+	unsigned tries;
+};
+
+struct svc {
+	struct tas_config cfg;
+	struct nic *nic;
+	struct nic_link_info link;
+	struct fp_shared sh;
+	struct fp_core *cores[TAS_MAX_CORES];
+	unsigned ncores;
+	int lsock;
+	int epfd;
+	struct fp_app apps[SVC_MAX_APPS];
+	uint32_t next_app_id;
+	struct listen_rec lst[SVC_MAX_LISTEN];
+	struct arp_entry arp[ARP_CACHE];
+	struct arp_wait arpq[ARP_PENDING];
+	uint8_t port_used[EPHEMERAL_HI - EPHEMERAL_LO + 1];
+	uint32_t port_next;
+	uint64_t ctr_arp_rx, ctr_arp_tx, ctr_icmp_echo, ctr_exc_drop;
+	uint64_t ctr_apps, ctr_app_errors;
+};
+
+/* app.c */
+int app_listen_socket(struct svc *s);
+void app_accept(struct svc *s);
+/* app_handle - serve one readable app socket; returns false if it died */
+bool app_handle(struct svc *s, struct fp_app *a);
+void app_begin_delete(struct svc *s, struct fp_app *a, const char *why);
+void app_deleted_ack(struct svc *s, uint32_t app_id);
+void app_pool_ops(struct fp_pool_ops *ops);
+bool app_kin_post(struct fp_app *a, uint16_t ctx, const struct tas_ev *e);
+
+/* slow.c */
+void slow_exception(struct svc *s, const struct fp_frame *fr);
+void slow_tick(struct svc *s, uint64_t now_ns);
+/* slow_connect - start an active open (ARP first if needed) */
+int slow_connect(struct svc *s, struct fp_app *a, uint16_t ctx, uint64_t user,
+		 uint32_t ip_host, uint16_t port);
+void slow_port_free(struct svc *s, uint16_t port);
+int slow_listen(struct svc *s, struct fp_app *a, const struct tas_msg *m);
+int slow_listen_close(struct svc *s, struct fp_app *a, const struct tas_msg *m);
+void slow_app_gone(struct svc *s, struct fp_app *a);
+/* stats text for tasctl */
+void slow_stats_text(struct svc *s, int fd);
+void slow_conns_text(struct svc *s, int fd);
+
+uint64_t svc_now_ns(void);
+
+#endif /* TAS_CTRL_SVC_H */

@@ -1,0 +1,1402 @@
+/* fastpath.c - per-core run-to-completion loop: NIC RX, flow lookup, the
+ * TCP engine, app queues, TX, timers, idle sleep
+ *
+ * One poll: receive a burst, parse each frame once (tcp/wire.c), hand TCP
+ * segments of known flows to the engine (tcp/tcp_in.c), SYNs to listeners,
+ * ARP/ICMP/other to the control thread; apply app commands; apply control
+ * commands; fire timers; emit segments (payload pointed at in the app's
+ * send ring); deliver coalesced events to apps; sleep when idle.
+ *
+ * Known gaps: timers are found by a scan bounded by the earliest deadline
+ * (no timer wheel yet); send-ring bytes are released on ACK without waiting
+ * for NIC completions of retransmissions still queued (exact for the
+ * packet and wire backends, which copy at tx_burst; not yet for ibv).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tcp/csum.h"
+#include "tcp/fastpath.h"
+#include "tcp/flow.h"
+
+#define RX_BURST 32
+#define TXQ_MAX 64
+#define MAX_CTX 256
+#define MAX_LISTENERS 64
+#define CMD_RING 256
+#define FRAME_RING 64
+#define EXC_RING 256
+#define NOTE_RING 256
+#define APP_CMD_BURST 64
+
+struct fp_ctx {
+	bool used;
+	bool dead; /* queue indices went bad: ignored from now on */
+	bool kick; /* events posted this poll */
+	uint16_t ctx_id;
+	uint32_t app_id;
+	struct fp_app *app;
+	uint8_t *seg_base;
+	uint64_t seg_size;
+	uint32_t mem_key;
+	struct tas_seg_hdr *seg_hdr;
+	struct tas_ctx_shm *shm;
+	struct tas_ring atx; /* app -> core, we consume */
+	struct tas_ring arx; /* core -> app, we produce */
+	int evfd;
+};
+
+struct fp_listener {
+	bool used;
+	uint16_t port;
+	int ctx;
+	struct fp_app *app;
+	uint32_t app_id;
+	uint64_t user;
+	uint32_t backlog;
+	uint32_t pending; /* SYN_RCVD flows */
+};
+
+struct fp_core {
+	/* --- read-mostly --- */
+	unsigned id;
+	unsigned queue;
+	struct nic *nic;
+	const struct fp_shared *sh;
+	uint32_t offloads;
+	int nic_fd;
+	int doorbell; /* eventfd: apps and the control thread wake us */
+	int ctrl_fd;  /* eventfd: we wake the control thread */
+	int epfd;
+	pthread_t thread;
+	bool started;
+	_Atomic bool stop;
+
+	/* --- flows and app state (core-private) --- */
+	struct flow_table ft;
+	struct fp_ctx ctx[MAX_CTX];
+	struct fp_listener lst[MAX_LISTENERS];
+	unsigned lst_rr;
+	uint32_t *dirty; /* flows needing tcp_output */
+	uint32_t ndirty;
+	uint32_t *notify; /* flows with undelivered events */
+	uint32_t nnotify;
+	uint64_t timer_next;
+	bool kick_ctrl;
+	bool frame_pending; /* a frame_in slot is still referenced by txq */
+	uint32_t frame_key;
+	uint64_t idle_since;
+
+	/* --- TX batch --- */
+	struct nic_tx txq[TXQ_MAX];
+	uint8_t txhdr[TXQ_MAX][NIC_HDR_MAX];
+	unsigned ntx;
+	uint16_t ip_id;
+
+	/* --- rings with the control thread (private memory) --- */
+	struct tas_ring cmd_in, frame_in, exc_out, note_out;
+	void *ring_mem[4];
+
+	_Alignas(64) _Atomic uint64_t stats[ST__NR];
+};
+
+_Static_assert(offsetof(struct fp_core, stats) % 64 == 0,
+	       "stats on their own cache lines");
+
+static const char *const stat_names[ST__FIXED_NR] = {
+	[ST_RX_FRAMES] = "rx_frames",
+	[ST_RX_BYTES] = "rx_bytes",
+	[ST_TX_FRAMES] = "tx_frames",
+	[ST_TX_BYTES] = "tx_bytes",
+	[ST_TX_RING_FULL] = "tx_ring_full",
+	[ST_EXC_FRAMES] = "exception_frames",
+	[ST_TCP_SEGS_IN] = "tcp_segs_in",
+	[ST_TCP_SEGS_OUT] = "tcp_segs_out",
+	[ST_RETRANS] = "retransmits",
+	[ST_FAST_RETRANS] = "fast_retransmits",
+	[ST_TIMEOUTS] = "rto_timeouts",
+	[ST_CONN_OPENED] = "conn_established",
+	[ST_CONN_RESET] = "conn_reset",
+	[ST_RST_SENT] = "rst_sent",
+	[ST_SYN_DROPPED] = "syn_dropped",
+	[ST_DROP_PARSE] = "drop_parse",
+	[ST_DROP_NOT_OURS] = "drop_not_ours",
+	[ST_DROP_NO_FLOW] = "drop_no_flow",
+	[ST_DROP_EXC_FULL] = "drop_exception_full",
+	[ST_DROP_BAD_CMD] = "drop_bad_app_cmd",
+	[ST_DROP_BAD_RING] = "drop_bad_app_ring",
+	[ST_EV_DEFERRED] = "app_events_deferred",
+};
+
+/**
+ * fp_stat_name - counter name for tasctl ("drop_ip_csum" for parse errors)
+ */
+const char *fp_stat_name(unsigned i)
+{
+	static char names[PKT_ERR__NR][32];
+
+	if (i < ST__FIXED_NR)
+		return stat_names[i];
+	if (i < ST__NR) {
+		char *n = names[i - ST_PKT_ERR_BASE];
+
+		if (!n[0])
+			snprintf(n, sizeof(names[0]), "drop_%s",
+				 pkt_err_str(
+					 (enum pkt_err)(i - ST_PKT_ERR_BASE)));
+		return n;
+	}
+	return "?";
+}
+
+static inline void stat_add(struct fp_core *c, unsigned s, uint64_t n)
+{
+	/* single writer: relaxed load + store, no locked instruction */
+	uint64_t v = atomic_load_explicit(&c->stats[s], memory_order_relaxed);
+
+	atomic_store_explicit(&c->stats[s], v + n, memory_order_relaxed);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void efd_kick(int fd)
+{
+	uint64_t one = 1;
+	ssize_t r = write(fd, &one, sizeof(one));
+
+	(void)r; /* EAGAIN: counter saturated, a wakeup is pending anyway */
+}
+
+static void efd_drain(int fd)
+{
+	uint64_t v;
+	ssize_t r = read(fd, &v, sizeof(v));
+
+	(void)r;
+}
+
+/* ---- TX ---- */
+
+static void tx_flush(struct fp_core *c)
+{
+	unsigned sent;
+
+	if (!c->ntx)
+		return;
+	sent = nic_tx_burst(c->nic, c->queue, c->txq, c->ntx);
+	if (sent < c->ntx) {
+		stat_add(c, ST_TX_RING_FULL, 1);
+		/* keep the rest (and their headers) for the next flush */
+		memmove(&c->txq[0], &c->txq[sent],
+			(c->ntx - sent) * sizeof(c->txq[0]));
+		memmove(&c->txhdr[0], &c->txhdr[sent],
+			(c->ntx - sent) * sizeof(c->txhdr[0]));
+		for (unsigned i = 0; i < c->ntx - sent; i++)
+			c->txq[i].hdr = c->txhdr[i];
+	}
+	c->ntx -= sent;
+	uint64_t cookies[64];
+	while (nic_tx_completions(c->nic, c->queue, cookies, 64) == 64)
+		;
+}
+
+static struct nic_tx *tx_slot(struct fp_core *c)
+{
+	if (c->ntx == TXQ_MAX)
+		tx_flush(c);
+	if (c->ntx == TXQ_MAX)
+		return NULL;
+	struct nic_tx *t = &c->txq[c->ntx];
+	memset(t, 0, sizeof(*t));
+	t->hdr = c->txhdr[c->ntx];
+	return t;
+}
+
+/* Sum of ring bytes [off, off+len) split at the wrap; odd first piece
+ * shifts the second piece's byte lanes (RFC 1071 byte-order independence). */
+static uint32_t ring_csum(const uint8_t *base, uint32_t size, uint32_t off,
+			  uint32_t len, uint32_t sum, struct nic_tx *t,
+			  uint32_t key)
+{
+	uint32_t l1 = size - off < len ? size - off : len;
+
+	t->seg[t->nseg++] = (struct nic_seg){ base + off, l1, key };
+	sum = csum_partial(base + off, l1, sum);
+	if (len > l1) {
+		uint32_t s2 = csum_partial(base, len - l1, 0);
+
+		t->seg[t->nseg++] = (struct nic_seg){ base, len - l1, key };
+		if (l1 & 1) {
+			uint16_t f = (uint16_t)~csum_fold(s2);
+
+			s2 = (uint16_t)((f << 8) | (f >> 8));
+		}
+		sum += s2;
+	}
+	return sum;
+}
+
+/* Frame one segment: Ethernet + IPv4 + TCP headers in core memory, payload
+ * straight from the send ring (zero copy). */
+static void emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
+		 struct tcp_seg_out *s, const struct flow *f,
+		 const struct fp_ctx *x)
+{
+	struct nic_tx *t = tx_slot(c);
+	struct eth_hdr eh;
+	struct ipv4_hdr ih;
+	uint8_t *p;
+	size_t tl;
+	uint32_t sum;
+
+	if (!t) {
+		stat_add(c, ST_TX_RING_FULL, 1);
+		return;
+	}
+	p = (uint8_t *)t->hdr;
+	memcpy(eh.dst, dmac, 6);
+	memcpy(eh.src, c->sh->mac, 6);
+	eh.type = ETHTYPE_IPV4;
+	eth_emit(p, &eh);
+	tl = tcp_emit(p + ETH_HLEN + IPV4_HLEN, &s->h);
+	memset(&ih, 0, sizeof(ih));
+	ih.tos = s->ecn;
+	ih.tot_len = (uint16_t)(IPV4_HLEN + tl + s->len);
+	ih.id = c->ip_id++;
+	ih.ttl = 64;
+	ih.proto = IPPROTO_TCP_;
+	ih.src = c->sh->ip;
+	ih.dst = dst_ip;
+	ipv4_emit(p + ETH_HLEN, &ih);
+	t->hdr_len = (uint16_t)(ETH_HLEN + IPV4_HLEN + tl);
+
+	sum = csum_pseudo(ih.src, ih.dst, IPPROTO_TCP_,
+			  (uint16_t)(tl + s->len));
+	sum = csum_partial(p + ETH_HLEN + IPV4_HLEN, tl, sum);
+	if (s->len && f && x) {
+		const struct tcp_conn *tc = &f->tc;
+		uint32_t start = s->h.seq + ((s->h.flags & TCP_SYN) ? 1 : 0);
+		uint32_t off = (start - (tc->iss + 1)) & (tc->tx_size - 1);
+
+		sum = ring_csum(tc->tx_buf, tc->tx_size, off, s->len, sum, t,
+				x->mem_key);
+	}
+	if (c->offloads & NIC_OFF_TX_CSUM) {
+		t->flags |= NIC_TX_CSUM;
+	} else {
+		uint16_t ck = csum_fold(sum);
+
+		p[ETH_HLEN + IPV4_HLEN + 16] = (uint8_t)(ck >> 8);
+		p[ETH_HLEN + IPV4_HLEN + 17] = (uint8_t)ck;
+	}
+	c->ntx++;
+	stat_add(c, ST_TX_FRAMES, 1);
+	stat_add(c, ST_TX_BYTES, t->hdr_len + s->len);
+	stat_add(c, ST_TCP_SEGS_OUT, 1);
+	if (s->h.flags & TCP_RST)
+		stat_add(c, ST_RST_SENT, 1);
+}
+
+/* ---- events to apps ---- */
+
+static void mark_dirty(struct fp_core *c, struct flow *f)
+{
+	if (!f->dirty) {
+		f->dirty = true;
+		c->dirty[c->ndirty++] = flow_index(&c->ft, f);
+	}
+}
+
+static void mark_notify(struct fp_core *c, struct flow *f)
+{
+	if (!f->notify) {
+		f->notify = true;
+		c->notify[c->nnotify++] = flow_index(&c->ft, f);
+	}
+}
+
+static void ev_fill_conn(struct fp_core *c, struct flow *f, struct tas_ev *e)
+{
+	e->local_ip = ntohl(f->tc.local_ip);
+	e->remote_ip = ntohl(f->tc.remote_ip);
+	e->local_port = f->tc.local_port;
+	e->remote_port = f->tc.remote_port;
+	e->rx_off = f->rx_off;
+	e->tx_off = f->tx_off;
+	e->rx_size = f->tc.rx_size;
+	e->tx_size = f->tc.tx_size;
+	(void)c;
+}
+
+static bool ev_post(struct fp_core *c, struct fp_ctx *x, const struct tas_ev *e)
+{
+	if (tas_ring_enqueue_burst(&x->arx, e, 1) != 1) {
+		stat_add(c, ST_EV_DEFERRED, 1);
+		return false;
+	}
+	x->kick = true;
+	return true;
+}
+
+static void flow_release(struct fp_core *c, struct flow *f)
+{
+	if (f->buf_slot != UINT32_MAX && f->app)
+		c->sh->pool.free(f->app, f->buf_slot);
+	f->buf_slot = UINT32_MAX;
+	if (!f->passive && f->tc.local_port) {
+		struct fp_note n = { .type = FP_NOTE_PORT_FREE,
+				     .port = f->tc.local_port };
+		if (tas_ring_enqueue_burst(&c->note_out, &n, 1) == 1)
+			c->kick_ctrl = true;
+	}
+	if (f->passive && f->listener >= 0 && !f->open_posted &&
+	    c->lst[f->listener].pending)
+		c->lst[f->listener].pending--;
+	flow_free(&c->ft, f);
+}
+
+/* Deliver what a flow owes its app, in order; false if the ring filled. */
+static bool flow_deliver(struct fp_core *c, struct flow *f)
+{
+	struct fp_ctx *x;
+	struct tas_ev e;
+
+	if (f->app_closed || f->ctx < 0)
+		return true;
+	x = &c->ctx[f->ctx];
+	if (!x->used || x->dead)
+		return true;
+	memset(&e, 0, sizeof(e));
+	e.core = (uint8_t)c->id;
+	e.flow = flow_handle(&c->ft, f);
+	if (!f->open_posted && (f->ev_flags & TCP_OUT_ESTABLISHED)) {
+		e.type = f->passive ? TAS_EV_CONN_NEW : TAS_EV_CONN_OPEN;
+		e.user = f->passive ? c->lst[f->listener].user : f->user;
+		ev_fill_conn(c, f, &e);
+		if (!ev_post(c, x, &e))
+			return false;
+		f->open_posted = true;
+		if (f->passive && c->lst[f->listener].pending)
+			c->lst[f->listener].pending--;
+		stat_add(c, ST_CONN_OPENED, 1);
+	}
+	if (!f->open_posted) {
+		/* active open failed before establishing */
+		if (!f->passive && (f->ev_flags & TCP_OUT_RESET)) {
+			e.type = TAS_EV_CONN_OPEN;
+			e.user = f->user;
+			e.status =
+				(int16_t)(f->ev_err ? f->ev_err : -ECONNRESET);
+			if (!ev_post(c, x, &e))
+				return false;
+			f->ev_flags = 0;
+			f->app_closed = true; /* the app never got a handle */
+		}
+		return true;
+	}
+	e.user = f->user;
+	if (f->ev_rx) {
+		e.type = TAS_EV_RX;
+		e.a = f->ev_rx;
+		if (!ev_post(c, x, &e))
+			return false;
+		f->ev_rx = 0;
+	}
+	if (f->ev_txfreed) {
+		e.type = TAS_EV_TX_FREED;
+		e.a = f->ev_txfreed;
+		if (!ev_post(c, x, &e))
+			return false;
+		f->ev_txfreed = 0;
+	}
+	e.a = 0;
+	if (f->ev_flags & TCP_OUT_RX_FIN) {
+		e.type = TAS_EV_RX_FIN;
+		if (!ev_post(c, x, &e))
+			return false;
+		f->ev_flags &= ~(uint32_t)TCP_OUT_RX_FIN;
+	}
+	if (f->ev_flags & TCP_OUT_FIN_ACKED) {
+		e.type = TAS_EV_TX_FIN_ACKED;
+		if (!ev_post(c, x, &e))
+			return false;
+		f->ev_flags &= ~(uint32_t)TCP_OUT_FIN_ACKED;
+	}
+	if (f->ev_flags & TCP_OUT_RESET) {
+		e.type = TAS_EV_RESET;
+		e.status = (int16_t)(f->ev_err ? f->ev_err : -ECONNRESET);
+		if (!ev_post(c, x, &e))
+			return false;
+		f->ev_flags &= ~(uint32_t)TCP_OUT_RESET;
+		/* the handle dies with the reset: the library does not close
+		 * it, so the slot is freed once the engine is done */
+		f->app_closed = true;
+	}
+	f->ev_flags &= ~(uint32_t)TCP_OUT_ESTABLISHED;
+	return true;
+}
+
+/* Act on what the engine asked for. */
+static void handle_out(struct fp_core *c, struct flow *f, struct tcp_out *o)
+{
+	struct fp_ctx *x = f->ctx >= 0 ? &c->ctx[f->ctx] : NULL;
+
+	for (unsigned i = 0; i < o->nseg; i++)
+		emit(c, f->mac, f->tc.remote_ip, &o->seg[i], f, x);
+	if (o->nseg == TCP_OUT_SEGS)
+		mark_dirty(c, f); /* engine may have more to send */
+	if (o->rx_new && f->app_closed) {
+		/* data after close(): abort like Linux does */
+		struct tcp_out a;
+
+		tcp_out_reset(&a);
+		tcp_abort(&f->tc, mono_ns(), &a);
+		for (unsigned i = 0; i < a.nseg; i++)
+			emit(c, f->mac, f->tc.remote_ip, &a.seg[i], NULL, NULL);
+		o->events |= TCP_OUT_CLOSED;
+	}
+	f->ev_rx += o->rx_new;
+	f->ev_txfreed += o->tx_freed;
+	f->ev_flags |= o->events & ~(uint32_t)TCP_OUT_CLOSED;
+	if (o->events & TCP_OUT_RESET) {
+		f->ev_err = o->err;
+		stat_add(c, ST_CONN_RESET, 1);
+	}
+	if (o->events & (TCP_OUT_CLOSED | TCP_OUT_RESET))
+		f->dead = true;
+	if (f->ev_rx || f->ev_txfreed || f->ev_flags)
+		mark_notify(c, f);
+	if (f->dead)
+		mark_notify(c, f); /* flush frees it once delivered */
+	if (f->app_closed && f->tc.state == TCP_TIME_WAIT &&
+	    f->buf_slot != UINT32_MAX) {
+		/* nothing more is read or written in TIME_WAIT: give the
+		 * buffers back now rather than after 2*MSL */
+		c->sh->pool.free(f->app, f->buf_slot);
+		f->buf_slot = UINT32_MAX;
+	}
+	uint64_t d = tcp_next_deadline(&f->tc);
+	if (d < c->timer_next)
+		c->timer_next = d;
+}
+
+/* ---- receive ---- */
+
+static void send_rst_reply(struct fp_core *c, const struct pkt *p)
+{
+	struct tcp_seg_out rst;
+
+	memset(&rst, 0, sizeof(rst));
+	if (!tcp_reset_reply(&p->tcp, p->payload_len, &rst))
+		return;
+	emit(c, p->eth.src, p->ip.src, &rst, NULL, NULL);
+}
+
+static int listener_pick(struct fp_core *c, uint16_t port)
+{
+	int found[MAX_LISTENERS], n = 0;
+
+	for (int i = 0; i < MAX_LISTENERS; i++)
+		if (c->lst[i].used && c->lst[i].port == port &&
+		    !c->ctx[c->lst[i].ctx].dead)
+			found[n++] = i;
+	if (!n)
+		return -1;
+	return found[c->lst_rr++ % (unsigned)n];
+}
+
+static void passive_open(struct fp_core *c, const struct pkt *p, uint64_t now)
+{
+	int li = listener_pick(c, p->tcp.dport);
+	struct fp_listener *l;
+	struct fp_ctx *x;
+	struct flow *f;
+	struct tcp_out o;
+	uint32_t slot;
+
+	if (li < 0) {
+		stat_add(c, ST_DROP_NO_FLOW, 1);
+		send_rst_reply(c, p);
+		return;
+	}
+	l = &c->lst[li];
+	x = &c->ctx[l->ctx];
+	if (l->pending >= l->backlog || !(f = flow_alloc(&c->ft))) {
+		stat_add(c, ST_SYN_DROPPED, 1);
+		return;
+	}
+	if (c->sh->pool.alloc(l->app, &slot)) {
+		flow_free(&c->ft, f);
+		stat_add(c, ST_SYN_DROPPED, 1);
+		return;
+	}
+	f->app = l->app;
+	f->app_id = l->app_id;
+	f->buf_slot = slot;
+	c->sh->pool.offsets(l->app, slot, &f->rx_off, &f->tx_off);
+	f->passive = true;
+	f->listener = li;
+	f->ctx = l->ctx;
+	memcpy(f->mac, p->eth.src, 6);
+	tcp_conn_init(&f->tc, &c->sh->tcp, c->sh->ip, p->tcp.dport, p->ip.src,
+		      p->tcp.sport,
+		      tcp_isn(c->sh->isn_secret, c->sh->ip, p->tcp.dport,
+			      p->ip.src, p->tcp.sport, now),
+		      x->seg_base + f->rx_off, c->sh->rxbuf_size,
+		      x->seg_base + f->tx_off, c->sh->txbuf_size);
+	flow_insert(&c->ft, f);
+	l->pending++;
+	tcp_out_reset(&o);
+	tcp_accept_syn(&f->tc, &p->tcp, now, &o);
+	handle_out(c, f, &o);
+}
+
+static void exception(struct fp_core *c, const struct nic_rx *r)
+{
+	struct fp_frame *fr;
+	uint32_t n = 1;
+
+	fr = tas_ring_enqueue_reserve(&c->exc_out, &n);
+	if (!fr || r->len > FP_FRAME_MAX) {
+		stat_add(c, ST_DROP_EXC_FULL, 1);
+		return;
+	}
+	fr->len = r->len;
+	fr->csum = r->csum;
+	memcpy(fr->data, r->data, r->len);
+	tas_ring_enqueue_commit(&c->exc_out, 1);
+	c->kick_ctrl = true;
+	stat_add(c, ST_EXC_FRAMES, 1);
+}
+
+static void rx_frame(struct fp_core *c, const struct nic_rx *r, uint64_t now)
+{
+	bool verify = r->csum != NIC_CSUM_OK && r->csum != NIC_CSUM_PARTIAL;
+	struct pkt p;
+	enum pkt_err err;
+	struct flow *f;
+	struct tcp_out o;
+
+	stat_add(c, ST_RX_FRAMES, 1);
+	stat_add(c, ST_RX_BYTES, r->len);
+	if (r->csum == NIC_CSUM_BAD) {
+		stat_add(c, ST_DROP_PARSE, 1);
+		stat_add(c, ST_PKT_ERR_BASE + PKT_ERR_TCP_CSUM, 1);
+		return;
+	}
+	err = pkt_parse(r->data, r->len, verify, &p);
+	if (err != PKT_OK) {
+		stat_add(c, ST_DROP_PARSE, 1);
+		stat_add(c, ST_PKT_ERR_BASE + err, 1);
+		return;
+	}
+	if (p.kind != PKT_KIND_TCP) {
+		exception(c, r);
+		return;
+	}
+	if (p.ip.dst != c->sh->ip) {
+		stat_add(c, ST_DROP_NOT_OURS, 1);
+		return;
+	}
+	stat_add(c, ST_TCP_SEGS_IN, 1);
+	f = flow_lookup(&c->ft, p.ip.src, p.tcp.sport, p.tcp.dport);
+	if (!f) {
+		if ((p.tcp.flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
+			passive_open(c, &p, now);
+		} else {
+			stat_add(c, ST_DROP_NO_FLOW, 1);
+			send_rst_reply(c, &p);
+		}
+		return;
+	}
+	if (f->dead && f->tc.state == TCP_CLOSED) {
+		send_rst_reply(c, &p);
+		return;
+	}
+	uint64_t rt = f->tc.st.retrans_segs, fr = f->tc.st.fast_retrans,
+		 to = f->tc.st.timeouts;
+	tcp_out_reset(&o);
+	tcp_input(&f->tc, &p.tcp, p.payload, p.payload_len,
+		  p.ip.tos & IP_ECN_MASK, now, &o);
+	handle_out(c, f, &o);
+	stat_add(c, ST_RETRANS, f->tc.st.retrans_segs - rt);
+	stat_add(c, ST_FAST_RETRANS, f->tc.st.fast_retrans - fr);
+	stat_add(c, ST_TIMEOUTS, f->tc.st.timeouts - to);
+}
+
+/* ---- app commands ---- */
+
+static void flow_kill(struct fp_core *c, struct flow *f, uint64_t now)
+{
+	struct tcp_out o;
+
+	tcp_out_reset(&o);
+	tcp_abort(&f->tc, now, &o);
+	for (unsigned i = 0; i < o.nseg; i++)
+		emit(c, f->mac, f->tc.remote_ip, &o.seg[i], NULL, NULL);
+	f->dead = true;
+	mark_notify(c, f);
+}
+
+static void app_close(struct fp_core *c, struct fp_ctx *x, struct flow *f,
+		      uint64_t now)
+{
+	struct tas_ev e;
+	struct tcp_out o;
+
+	if (!f->dead) {
+		tcp_out_reset(&o);
+		if (tcp_rx_avail(&f->tc) > 0) {
+			flow_kill(c, f, now); /* unread data: RST (Linux) */
+		} else {
+			tcp_app_close(&f->tc, now, &o);
+			handle_out(c, f, &o);
+			mark_dirty(c, f);
+		}
+	}
+	f->app_closed = true;
+	memset(&e, 0, sizeof(e));
+	e.type = TAS_EV_CLOSED;
+	e.core = (uint8_t)c->id;
+	e.flow = flow_handle(&c->ft, f);
+	e.user = f->user;
+	if (!ev_post(c, x, &e)) {
+		/* ring full: the app is flooding us; it still gets RESET-free
+		 * semantics, the CLOSED event is lost; count it */
+		stat_add(c, ST_DROP_BAD_CMD, 1);
+	}
+	mark_notify(c, f);
+}
+
+static void app_cmd(struct fp_core *c, int xi, const struct tas_cmd *cmd,
+		    uint64_t now)
+{
+	struct fp_ctx *x = &c->ctx[xi];
+	/* read each field of the shared entry once (the app may change it) */
+	uint8_t type = cmd->type;
+	uint32_t handle = cmd->flow, len = cmd->len;
+	struct flow *f = flow_from_handle(&c->ft, handle);
+	struct tas_ev e;
+
+	if (!f || f->app != x->app || f->app_closed ||
+	    (type != TAS_CMD_MOVE && f->ctx != xi)) {
+		stat_add(c, ST_DROP_BAD_CMD, 1);
+		return;
+	}
+	switch (type) {
+	case TAS_CMD_TX:
+		if (f->dead)
+			return;
+		if (tcp_app_tx(&f->tc, len)) {
+			stat_add(c, ST_DROP_BAD_CMD, 1);
+			flow_kill(c, f, now);
+			f->ev_flags |= TCP_OUT_RESET;
+			f->ev_err = -EINVAL;
+			mark_notify(c, f);
+			return;
+		}
+		mark_dirty(c, f);
+		break;
+	case TAS_CMD_RX_DONE:
+		if (f->dead)
+			return;
+		if (tcp_app_rx_done(&f->tc, len)) {
+			stat_add(c, ST_DROP_BAD_CMD, 1);
+			return;
+		}
+		mark_dirty(c, f);
+		break;
+	case TAS_CMD_TX_FIN:
+		if (!f->dead) {
+			struct tcp_out o;
+
+			tcp_out_reset(&o);
+			tcp_app_close(&f->tc, now, &o);
+			handle_out(c, f, &o);
+			mark_dirty(c, f);
+		}
+		break;
+	case TAS_CMD_CLOSE:
+		app_close(c, x, f, now);
+		break;
+	case TAS_CMD_MOVE:
+		f->ctx = xi;
+		memset(&e, 0, sizeof(e));
+		e.type = TAS_EV_MOVED;
+		e.core = (uint8_t)c->id;
+		e.flow = handle;
+		e.user = f->user;
+		ev_post(c, x, &e);
+		break;
+	default:
+		stat_add(c, ST_DROP_BAD_CMD, 1);
+	}
+}
+
+static void ctx_poison(struct fp_core *c, int xi, uint64_t now)
+{
+	/* impossible queue indices: this context loses its flows */
+	stat_add(c, ST_DROP_BAD_RING, 1);
+	c->ctx[xi].dead = true;
+	for (uint32_t i = 0; i < c->ft.cap; i++) {
+		struct flow *f = &c->ft.flows[i];
+
+		if (f->used && f->ctx == xi && !f->dead)
+			flow_kill(c, f, now);
+		if (f->used && f->ctx == xi)
+			f->app_closed = true;
+	}
+}
+
+static unsigned poll_apps(struct fp_core *c, uint64_t now)
+{
+	struct tas_cmd cmds[APP_CMD_BURST];
+	unsigned work = 0;
+
+	for (int i = 0; i < MAX_CTX; i++) {
+		struct fp_ctx *x = &c->ctx[i];
+		uint32_t n;
+
+		if (!x->used || x->dead)
+			continue;
+		n = tas_ring_dequeue_burst(&x->atx, cmds, APP_CMD_BURST);
+		if (tas_ring_bad(&x->atx) || tas_ring_bad(&x->arx)) {
+			ctx_poison(c, i, now);
+			continue;
+		}
+		for (uint32_t k = 0; k < n; k++)
+			app_cmd(c, i, &cmds[k], now);
+		work += n;
+	}
+	return work;
+}
+
+/* ---- control commands ---- */
+
+static int ctx_find(struct fp_core *c, uint32_t app_id, uint16_t ctx_id)
+{
+	for (int i = 0; i < MAX_CTX; i++)
+		if (c->ctx[i].used && c->ctx[i].app_id == app_id &&
+		    c->ctx[i].ctx_id == ctx_id)
+			return i;
+	return -1;
+}
+
+static void cmd_ctx_add(struct fp_core *c, const struct fp_cmd *m)
+{
+	struct tas_ctx_shm *shm =
+		(struct tas_ctx_shm *)(m->ctx.seg_base + m->ctx.ctx_off);
+	int i;
+
+	for (i = 0; i < MAX_CTX && c->ctx[i].used; i++)
+		;
+	if (i == MAX_CTX)
+		return;
+	struct fp_ctx *x = &c->ctx[i];
+	memset(x, 0, sizeof(*x));
+	x->ctx_id = m->ctx_id;
+	x->app_id = m->app_id;
+	x->app = m->app;
+	x->seg_base = m->ctx.seg_base;
+	x->seg_size = m->ctx.seg_size;
+	x->mem_key = m->ctx.mem_key;
+	x->seg_hdr = (struct tas_seg_hdr *)m->ctx.seg_base;
+	x->shm = shm;
+	x->evfd = m->ctx.evfd;
+	/* offsets were written by the control thread, before the app saw
+	 * the segment; they are ours, not the app's */
+	if (tas_ring_attach(&x->atx, x->seg_base + shm->atx_off[c->id],
+			    TAS_ATX_ENTRIES, sizeof(struct tas_cmd)) ||
+	    tas_ring_attach(&x->arx, x->seg_base + shm->arx_off[c->id],
+			    TAS_ARX_ENTRIES, sizeof(struct tas_ev)))
+		x->dead = true;
+	x->used = true;
+}
+
+static void cmd_app_del(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
+{
+	struct fp_note n = { .type = FP_NOTE_APP_DELETED, .app_id = m->app_id };
+
+	for (uint32_t i = 0; i < c->ft.cap; i++) {
+		struct flow *f = &c->ft.flows[i];
+
+		if (!f->used || f->app != m->app)
+			continue;
+		if (!f->dead)
+			flow_kill(c, f, now);
+		f->app_closed = true;
+		if (f->buf_slot != UINT32_MAX)
+			c->sh->pool.free(f->app, f->buf_slot);
+		f->buf_slot = UINT32_MAX;
+		f->app = NULL;
+		f->ctx = -1;
+		flow_release(c, f);
+	}
+	for (int i = 0; i < MAX_LISTENERS; i++)
+		if (c->lst[i].used && c->lst[i].app == m->app)
+			c->lst[i].used = false;
+	for (int i = 0; i < MAX_CTX; i++)
+		if (c->ctx[i].used && c->ctx[i].app == m->app)
+			memset(&c->ctx[i], 0, sizeof(c->ctx[i]));
+	/* drop the dirty/notify entries that pointed at freed flows */
+	tx_flush(c);
+	while (tas_ring_enqueue_burst(&c->note_out, &n, 1) != 1)
+		sched_yield(); /* the control thread drains notes */
+	c->kick_ctrl = true;
+}
+
+static void cmd_listen(struct fp_core *c, const struct fp_cmd *m)
+{
+	int xi = ctx_find(c, m->app_id, m->ctx_id), i;
+
+	if (xi < 0)
+		return;
+	for (i = 0; i < MAX_LISTENERS && c->lst[i].used; i++)
+		;
+	if (i == MAX_LISTENERS)
+		return;
+	c->lst[i] =
+		(struct fp_listener){ .used = true,
+				      .port = m->port,
+				      .ctx = xi,
+				      .app = m->app,
+				      .app_id = m->app_id,
+				      .user = m->user,
+				      .backlog = m->backlog ? m->backlog : 1 };
+}
+
+static void cmd_listen_close(struct fp_core *c, const struct fp_cmd *m)
+{
+	for (int i = 0; i < MAX_LISTENERS; i++)
+		if (c->lst[i].used && c->lst[i].app == m->app &&
+		    c->lst[i].user == m->user)
+			c->lst[i].used = false;
+}
+
+static void cmd_connect(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
+{
+	int xi = ctx_find(c, m->app_id, m->ctx_id);
+	struct flow *f;
+	struct tcp_out o;
+
+	if (xi < 0 || !(f = flow_alloc(&c->ft))) {
+		c->sh->pool.free(m->app, m->conn.buf_slot);
+		if (xi >= 0) {
+			struct tas_ev e = { .type = TAS_EV_CONN_OPEN,
+					    .status = -ENOBUFS,
+					    .user = m->user };
+			ev_post(c, &c->ctx[xi], &e);
+		}
+		return;
+	}
+	struct fp_ctx *x = &c->ctx[xi];
+	f->app = m->app;
+	f->app_id = m->app_id;
+	f->ctx = xi;
+	f->user = m->user;
+	f->buf_slot = m->conn.buf_slot;
+	c->sh->pool.offsets(m->app, f->buf_slot, &f->rx_off, &f->tx_off);
+	memcpy(f->mac, m->conn.mac, 6);
+	tcp_conn_init(&f->tc, &c->sh->tcp, c->sh->ip, m->conn.local_port,
+		      m->conn.remote_ip, m->conn.remote_port,
+		      tcp_isn(c->sh->isn_secret, c->sh->ip, m->conn.local_port,
+			      m->conn.remote_ip, m->conn.remote_port, now),
+		      x->seg_base + f->rx_off, c->sh->rxbuf_size,
+		      x->seg_base + f->tx_off, c->sh->txbuf_size);
+	flow_insert(&c->ft, f);
+	tcp_out_reset(&o);
+	tcp_connect(&f->tc, now, &o);
+	handle_out(c, f, &o);
+}
+
+static void cmd_dump(struct fp_core *c, struct fp_dump *d)
+{
+	d->n = 0;
+	for (uint32_t i = 0; i < c->ft.cap && d->n < d->max; i++) {
+		struct flow *f = &c->ft.flows[i];
+		struct fp_dump_row *r;
+
+		if (!f->used)
+			continue;
+		r = &d->rows[d->n++];
+		r->local_ip = f->tc.local_ip;
+		r->remote_ip = f->tc.remote_ip;
+		r->local_port = f->tc.local_port;
+		r->remote_port = f->tc.remote_port;
+		r->state = (uint8_t)f->tc.state;
+		r->app_id = f->app_id;
+		r->snd_wnd = f->tc.snd_wnd;
+		r->rcv_wnd = f->tc.rcv_adv - f->tc.rcv_nxt;
+		r->cwnd = f->tc.cwnd;
+		r->srtt_us = f->tc.srtt_us;
+		r->rto_us = f->tc.rto_us;
+		r->bytes_in = f->tc.st.bytes_in;
+		r->bytes_out = f->tc.st.bytes_out;
+		r->retrans = f->tc.st.retrans_segs;
+		r->rx_avail = tcp_rx_avail(&f->tc);
+		r->tx_queued = f->tc.tx_end - f->tc.snd_una;
+	}
+	atomic_store_explicit(&d->done, 1, memory_order_release);
+}
+
+static unsigned poll_ctrl(struct fp_core *c, uint64_t now)
+{
+	struct fp_cmd m;
+	struct fp_frame *fr;
+	unsigned work = 0;
+
+	while (work < 16 && tas_ring_dequeue_burst(&c->cmd_in, &m, 1) == 1) {
+		work++;
+		switch (m.type) {
+		case FP_CMD_CTX_ADD:
+			cmd_ctx_add(c, &m);
+			break;
+		case FP_CMD_APP_DEL:
+			cmd_app_del(c, &m, now);
+			break;
+		case FP_CMD_LISTEN:
+			cmd_listen(c, &m);
+			break;
+		case FP_CMD_LISTEN_CLOSE:
+			cmd_listen_close(c, &m);
+			break;
+		case FP_CMD_CONNECT:
+			cmd_connect(c, &m, now);
+			break;
+		case FP_CMD_DUMP:
+			cmd_dump(c, m.dump);
+			break;
+		}
+	}
+	/* Frames from the control thread go out from their ring slot; the
+	 * slot is released only once the NIC took the frame. */
+	if (c->frame_pending) {
+		tx_flush(c);
+		if (c->ntx)
+			return work;
+		tas_ring_dequeue_commit(&c->frame_in, 1);
+		c->frame_pending = false;
+	}
+	for (uint32_t n = 1; (fr = (struct fp_frame *)tas_ring_dequeue_peek(
+				      &c->frame_in, &n)) != NULL;
+	     n = 1) {
+		struct nic_tx *t;
+		uint32_t len = fr->len, hl;
+
+		tx_flush(c);
+		if (c->ntx || !(t = tx_slot(c)))
+			break;
+		if (len > FP_FRAME_MAX)
+			len = FP_FRAME_MAX;
+		hl = len > NIC_HDR_MAX ? NIC_HDR_MAX : len;
+		memcpy((uint8_t *)t->hdr, fr->data, hl);
+		t->hdr_len = (uint16_t)hl;
+		if (len > hl) {
+			t->seg[0] = (struct nic_seg){ fr->data + hl, len - hl,
+						      c->frame_key };
+			t->nseg = 1;
+		}
+		c->ntx++;
+		stat_add(c, ST_TX_FRAMES, 1);
+		stat_add(c, ST_TX_BYTES, len);
+		work++;
+		tx_flush(c);
+		if (c->ntx) {
+			c->frame_pending = true;
+			break;
+		}
+		tas_ring_dequeue_commit(&c->frame_in, 1);
+	}
+	return work;
+}
+
+/* ---- timers and output ---- */
+
+static void run_timers(struct fp_core *c, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (now < c->timer_next)
+		return;
+	for (uint32_t i = 0; i < c->ft.cap; i++) {
+		struct flow *f = &c->ft.flows[i];
+		uint64_t d;
+
+		if (!f->used)
+			continue;
+		d = tcp_next_deadline(&f->tc);
+		if (d <= now) {
+			struct tcp_out o;
+			uint64_t rt = f->tc.st.retrans_segs,
+				 to = f->tc.st.timeouts;
+
+			tcp_out_reset(&o);
+			tcp_timers(&f->tc, now, &o);
+			handle_out(c, f, &o);
+			stat_add(c, ST_RETRANS, f->tc.st.retrans_segs - rt);
+			stat_add(c, ST_TIMEOUTS, f->tc.st.timeouts - to);
+			d = tcp_next_deadline(&f->tc);
+		}
+		if (d < next)
+			next = d;
+	}
+	c->timer_next = next;
+}
+
+static void flush(struct fp_core *c, uint64_t now)
+{
+	uint32_t i, keep = 0;
+
+	for (i = 0; i < c->ndirty; i++) {
+		struct flow *f = &c->ft.flows[c->dirty[i]];
+		struct tcp_out o;
+
+		if (!f->used || !f->dirty)
+			continue; /* stale entry of a freed flow */
+		f->dirty = false;
+		tcp_out_reset(&o);
+		tcp_output(&f->tc, now, &o);
+		handle_out(c, f, &o);
+	}
+	c->ndirty = 0;
+	tx_flush(c);
+
+	for (i = 0; i < c->nnotify; i++) {
+		uint32_t idx = c->notify[i];
+		struct flow *f = &c->ft.flows[idx];
+
+		if (!f->used || !f->notify)
+			continue; /* stale entry of a freed flow */
+		if (!flow_deliver(c, f)) {
+			c->notify[keep++] = idx;
+			continue;
+		}
+		f->notify = false;
+		/* a flow is reused only once the engine is done with it and
+		 * the app has closed it (or never had it) */
+		if (f->dead && (f->app_closed || f->ctx < 0 ||
+				(f->passive && !f->open_posted)))
+			flow_release(c, f);
+	}
+	c->nnotify = keep;
+
+	for (int k = 0; k < MAX_CTX; k++) {
+		struct fp_ctx *x = &c->ctx[k];
+
+		if (!x->kick)
+			continue;
+		x->kick = false;
+		/* order our ring publication before reading the flag */
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load_explicit(&x->shm->waiting,
+					 memory_order_relaxed))
+			efd_kick(x->evfd);
+	}
+	if (c->kick_ctrl) {
+		c->kick_ctrl = false;
+		efd_kick(c->ctrl_fd);
+	}
+}
+
+/**
+ * fp_core_poll - one iteration of the fast-path loop
+ */
+unsigned fp_core_poll(struct fp_core *c, uint64_t now)
+{
+	struct nic_rx rx[RX_BURST];
+	unsigned n, work;
+
+	n = nic_rx_burst(c->nic, c->queue, rx, RX_BURST);
+	for (unsigned i = 0; i < n; i++)
+		rx_frame(c, &rx[i], now);
+	work = n;
+	work += poll_apps(c, now);
+	work += poll_ctrl(c, now);
+	run_timers(c, now);
+	flush(c, now);
+	/* flows whose close finished while nothing else happened */
+	return work;
+}
+
+/* ---- idle sleep ---- */
+
+static bool core_has_work(struct fp_core *c)
+{
+	if (!tas_ring_empty(&c->cmd_in) || !tas_ring_empty(&c->frame_in))
+		return true;
+	for (int i = 0; i < MAX_CTX; i++)
+		if (c->ctx[i].used && !c->ctx[i].dead &&
+		    !tas_ring_empty(&c->ctx[i].atx))
+			return true;
+	return c->ntx > 0 || c->nnotify > 0 || c->ndirty > 0;
+}
+
+static void set_sleeping(struct fp_core *c, uint32_t v)
+{
+	for (int i = 0; i < MAX_CTX; i++)
+		if (c->ctx[i].used && c->ctx[i].seg_hdr)
+			atomic_store_explicit(
+				&c->ctx[i].seg_hdr->sleeping[c->id], v,
+				memory_order_seq_cst);
+}
+
+static void core_sleep(struct fp_core *c, uint64_t now)
+{
+	struct epoll_event ev[4];
+	int timeout_ms = 100;
+
+	set_sleeping(c, 1);
+	/* flag store before re-checking the queues (Dekker with the app's
+	 * enqueue-then-read-flag) */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (core_has_work(c) || (c->nic_fd >= 0 && nic_arm(c->nic, c->queue))) {
+		set_sleeping(c, 0);
+		return;
+	}
+	if (c->timer_next != UINT64_MAX) {
+		uint64_t d = c->timer_next > now ? c->timer_next - now : 0;
+
+		timeout_ms = (int)(d / 1000000) + 1;
+		if (timeout_ms > 100)
+			timeout_ms = 100;
+	}
+	if (c->nic_fd < 0 && timeout_ms > 1)
+		timeout_ms = 1; /* backend without a wakeup fd: nap briefly */
+	if (epoll_wait(c->epfd, ev, 4, timeout_ms) > 0)
+		efd_drain(c->doorbell);
+	set_sleeping(c, 0);
+}
+
+static void *core_main(void *arg)
+{
+	struct fp_core *c = arg;
+
+	c->idle_since = mono_ns();
+	while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+		uint64_t now = mono_ns();
+
+		if (fp_core_poll(c, now)) {
+			c->idle_since = now;
+		} else if (!c->sh->busy_poll &&
+			   now - c->idle_since > c->sh->idle_us * 1000ull) {
+			core_sleep(c, now);
+		}
+	}
+	return NULL;
+}
+
+/* ---- construction ---- */
+
+static int ring_make(struct tas_ring *r, void **mem, uint32_t cap,
+		     uint32_t esize)
+{
+	size_t sz = tas_ring_shm_size(cap, esize);
+
+	*mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
+	if (!*mem)
+		return -ENOMEM;
+	return tas_ring_init(r, *mem, cap, esize);
+}
+
+/**
+ * fp_core_create - allocate a fast-path core for NIC queue @queue
+ */
+struct fp_core *fp_core_create(unsigned id, struct nic *nic, unsigned queue,
+			       const struct fp_shared *sh)
+{
+	struct fp_core *c = aligned_alloc(64, sizeof(*c));
+	struct nic_link_info li;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->queue = queue;
+	c->nic = nic;
+	c->sh = sh;
+	c->timer_next = UINT64_MAX;
+	nic_link_info(nic, &li);
+	c->offloads = li.offloads;
+	c->doorbell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	c->ctrl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	c->nic_fd = nic_fd(nic, queue);
+	if (c->doorbell < 0 || c->ctrl_fd < 0 || c->epfd < 0)
+		goto err;
+	if (flow_table_init(&c->ft, sh->max_flows))
+		goto err;
+	/* room for stale entries of flows freed and reused in one poll */
+	c->dirty = calloc(2 * sh->max_flows + 16, sizeof(*c->dirty));
+	c->notify = calloc(2 * sh->max_flows + 16, sizeof(*c->notify));
+	if (!c->dirty || !c->notify)
+		goto err;
+	if (ring_make(&c->cmd_in, &c->ring_mem[0], CMD_RING,
+		      sizeof(struct fp_cmd)) ||
+	    ring_make(&c->frame_in, &c->ring_mem[1], FRAME_RING,
+		      sizeof(struct fp_frame)) ||
+	    ring_make(&c->exc_out, &c->ring_mem[2], EXC_RING,
+		      sizeof(struct fp_frame)) ||
+	    ring_make(&c->note_out, &c->ring_mem[3], NOTE_RING,
+		      sizeof(struct fp_note)))
+		goto err;
+	nic_reg_mem(nic, c->ring_mem[1],
+		    tas_ring_shm_size(FRAME_RING, sizeof(struct fp_frame)),
+		    &c->frame_key);
+	ev.data.fd = c->doorbell;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->doorbell, &ev))
+		goto err;
+	if (c->nic_fd >= 0) {
+		ev.data.fd = c->nic_fd;
+		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->nic_fd, &ev))
+			goto err;
+	}
+	return c;
+err:
+	fp_core_destroy(c);
+	return NULL;
+}
+
+/**
+ * fp_core_destroy - free a stopped core
+ */
+void fp_core_destroy(struct fp_core *c)
+{
+	if (!c)
+		return;
+	fp_core_stop(c);
+	if (c->doorbell >= 0)
+		close(c->doorbell);
+	if (c->ctrl_fd >= 0)
+		close(c->ctrl_fd);
+	if (c->epfd >= 0)
+		close(c->epfd);
+	flow_table_fini(&c->ft);
+	free(c->dirty);
+	free(c->notify);
+	for (int i = 0; i < 4; i++)
+		free(c->ring_mem[i]);
+	free(c);
+}
+
+/**
+ * fp_core_start - run the core's loop on a thread pinned to @cpu (-1: any)
+ */
+int fp_core_start(struct fp_core *c, int cpu)
+{
+	int ret = pthread_create(&c->thread, NULL, core_main, c);
+
+	if (ret)
+		return -ret;
+	c->started = true;
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		pthread_setaffinity_np(c->thread, sizeof(set), &set);
+	}
+	return 0;
+}
+
+/**
+ * fp_core_stop - ask the loop to end and join it
+ */
+void fp_core_stop(struct fp_core *c)
+{
+	if (!c->started)
+		return;
+	atomic_store(&c->stop, true);
+	efd_kick(c->doorbell);
+	pthread_join(c->thread, NULL);
+	c->started = false;
+}
+
+/**
+ * fp_core_post_cmd - queue a control command (control thread only)
+ */
+bool fp_core_post_cmd(struct fp_core *c, const struct fp_cmd *cmd)
+{
+	if (tas_ring_enqueue_burst(&c->cmd_in, cmd, 1) != 1)
+		return false;
+	efd_kick(c->doorbell);
+	return true;
+}
+
+/**
+ * fp_core_post_frame - queue a frame the core transmits as is
+ */
+bool fp_core_post_frame(struct fp_core *c, const void *frame, uint32_t len)
+{
+	uint32_t n = 1;
+	struct fp_frame *f;
+
+	if (len > FP_FRAME_MAX)
+		return false;
+	f = tas_ring_enqueue_reserve(&c->frame_in, &n);
+	if (!f)
+		return false;
+	f->len = len;
+	memcpy(f->data, frame, len);
+	tas_ring_enqueue_commit(&c->frame_in, 1);
+	efd_kick(c->doorbell);
+	return true;
+}
+
+/**
+ * fp_core_take_exc - dequeue exception frames (control thread only)
+ */
+unsigned fp_core_take_exc(struct fp_core *c, struct fp_frame *frames,
+			  unsigned n)
+{
+	return tas_ring_dequeue_burst(&c->exc_out, frames, n);
+}
+
+/**
+ * fp_core_take_notes - dequeue notifications (control thread only)
+ */
+unsigned fp_core_take_notes(struct fp_core *c, struct fp_note *notes,
+			    unsigned n)
+{
+	return tas_ring_dequeue_burst(&c->note_out, notes, n);
+}
+
+/**
+ * fp_core_ctrl_fd - eventfd the control thread polls for this core
+ */
+int fp_core_ctrl_fd(struct fp_core *c)
+{
+	return c->ctrl_fd;
+}
+
+/**
+ * fp_core_doorbell_fd - eventfd apps and the control thread kick
+ */
+int fp_core_doorbell_fd(struct fp_core *c)
+{
+	return c->doorbell;
+}
+
+/**
+ * fp_core_stats - copy this core's counters (relaxed reads)
+ */
+void fp_core_stats(struct fp_core *c, uint64_t *out)
+{
+	for (unsigned i = 0; i < ST__NR; i++)
+		out[i] = atomic_load_explicit(&c->stats[i],
+					      memory_order_relaxed);
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# needs: root
+# service.sh - tas on the packet backend in one namespace, the Linux
+# kernel's TCP in another: ARP, ping, echo, bulk, refusal, resets.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+. ci/sandbox.sh
+
+PEER="/usr/bin/python3 tests/netns/peer.py"
+EX=build/examples
+PORT=7000
+
+trap 'sb_down' EXIT
+if ! sb_up; then
+	t_skip setup "cannot create network namespaces"
+	t_summary
+	exit 1
+fi
+
+export TAS_SOCKET=$SB_SOCK
+
+t_tas_up() { sb_tas; }
+t_run "daemon starts on packet:$SB_IFA" t_tas_up
+
+# ---- ARP and ICMP ----
+t_ping()
+{
+	local out
+	out=$(sb_in_b ping -c 5 -i 0.2 -W 2 "$SB_IP_A" 2>&1)
+	echo "$out" | tail -2
+	echo "$out" | grep -q "5 received"
+}
+t_run "ping -c 5 gets 5 replies" t_ping
+
+t_arp()
+{
+	local mac
+	mac=$(sb_in_a cat /sys/class/net/"$SB_IFA"/address)
+	sb_in_b ip neigh show "$SB_IP_A" | tee /dev/stderr | grep -qi "$mac"
+}
+t_run "Linux peer's ARP table has the daemon's MAC" t_arp
+
+# ---- echo server against Linux clients ----
+$EX/echo_server --port $PORT >"$SB_DIR/echo.log" 2>&1 &
+ECHO_PID=$!
+SB_PIDS+=("$ECHO_PID")
+sleep 0.5
+
+t_echo100()
+{
+	sb_in_b $PEER echo-clients --ip "$SB_IP_A" --port $PORT --conns 100 \
+		--bytes 1048576 --timeout 120
+}
+t_run "100 concurrent Linux connections echo 1 MB each" t_echo100
+
+t_cycles()
+{
+	sb_in_b $PEER echo-cycles --ip "$SB_IP_A" --port $PORT --n 500 \
+		--bytes 1000 || return 1
+	sleep 1
+	local left
+	left=$(build/tasctl conns | grep -vc TIME_WAIT)
+	echo "connections left (not TIME_WAIT): $left"
+	[ "$left" -eq 0 ]
+}
+t_run "500 sequential connect/echo/close cycles, nothing left" t_cycles
+
+t_options()
+{
+	local s out
+	s=$(mktemp)
+	sb_in_b /usr/bin/python3 - "$SB_IP_A" $PORT <<'EOF' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"hello")
+s.recv(5)
+time.sleep(1.5)
+s.close()
+EOF
+	local pid=$!
+	sleep 0.7
+	out=$(sb_in_b ss -tin dst "$SB_IP_A")
+	wait $pid
+	echo "$out"
+	echo "$out" | grep -q "wscale:" && echo "$out" | grep -q "ts" &&
+		echo "$out" | grep -q "sack"
+}
+t_run "ss -ti on the peer shows wscale, timestamps and SACK" t_options
+
+t_refused()
+{
+	sb_in_b $PEER refused --ip "$SB_IP_A" --port 7999
+}
+t_run "connect to a closed port is refused" t_refused
+
+# ---- bulk both ways against Linux ----
+BYTES=${BULK_BYTES:-104857600}
+t_bulk_in()
+{
+	local out_r out_s
+	$EX/blast recv --port 7001 >"$SB_DIR/recv.out" 2>&1 &
+	local pid=$!
+	sleep 0.3
+	out_s=$(sb_in_b $PEER source --ip "$SB_IP_A" --port 7001 \
+		--bytes "$BYTES")
+	wait $pid
+	out_r=$(cat "$SB_DIR/recv.out")
+	echo "$out_s"
+	echo "$out_r"
+	[ "$(echo "$out_s" | grep -o 'sha256 [0-9a-f]*')" = \
+		"$(echo "$out_r" | grep -o 'sha256 [0-9a-f]*')" ] &&
+		echo "$out_r" | grep -q "received $BYTES bytes"
+}
+t_run "Linux -> tas $BYTES bytes, SHA-256 matches" t_bulk_in
+
+t_bulk_out()
+{
+	local out_r out_s
+	sb_in_b $PEER sink --port 7002 --ready "$SB_DIR/sink.ready" \
+		>"$SB_DIR/sink.out" 2>&1 &
+	local pid=$!
+	for _ in $(seq 50); do
+		[ -e "$SB_DIR/sink.ready" ] && break
+		sleep 0.1
+	done
+	out_s=$($EX/blast send --ip "$SB_IP_B" --port 7002 --bytes "$BYTES")
+	wait $pid
+	out_r=$(cat "$SB_DIR/sink.out")
+	echo "$out_s"
+	echo "$out_r"
+	[ "$(echo "$out_s" | grep -o 'sha256 [0-9a-f]*')" = \
+		"$(echo "$out_r" | grep -o 'sha256 [0-9a-f]*')" ] &&
+		echo "$out_r" | grep -q "received $BYTES bytes"
+}
+t_run "tas -> Linux $BYTES bytes, SHA-256 matches" t_bulk_out
+
+t_stats()
+{
+	build/tasctl stats | grep -E "^(rx_frames|tx_frames|retransmits|drop_parse|arp_rx|icmp_echo_replies) "
+}
+t_run "tasctl stats answers" t_stats
+
+kill "$ECHO_PID" 2>/dev/null
+sb_stop_tas
+grep -E "started|registered|gone" "$SB_DIR/tas.log" | head -5
+t_summary

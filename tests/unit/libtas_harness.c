@@ -1,0 +1,470 @@
+/*
+ * libtas_harness.c - fake tas daemon side of the app queues, for
+ * test_libtas (see libtas_harness.h)
+ *
+ * Segment layout, as the daemon builds it: struct tas_seg_hdr at 0, then per
+ * context its struct tas_ctx_shm and rings, then connection byte rings, all
+ * taken from one bump allocator at 64-byte (rings: 4096-byte) alignment.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tas/ring.h"
+#include "libtas_harness.h"
+
+#define HARNESS_MSGS 64
+
+struct hctx {
+	bool used;
+	uint64_t off;
+	struct tas_ctx_shm *shm;
+	struct tas_ring kin;
+	struct tas_ring arx[TAS_MAX_CORES];
+	struct tas_ring atx[TAS_MAX_CORES];
+	int evfd;
+};
+
+struct harness {
+	struct harness_cfg cfg;
+	char dir[64];
+	char path[108];
+	int lsock;
+	int stopfd;
+	int memfd;
+	uint8_t *seg;
+	uint64_t alloc;
+	int doorbell[TAS_MAX_CORES];
+	struct hctx ctx[TAS_MAX_CTX];
+	uint16_t nctx;
+	pthread_t thr;
+
+	pthread_mutex_t lock; /* msgs and alloc */
+	pthread_cond_t cond;
+	struct tas_msg msgs[HARNESS_MSGS];
+	uint32_t msg_head, msg_count;
+};
+
+static uint64_t seg_alloc(struct harness *h, uint64_t len, uint64_t align)
+{
+	uint64_t off;
+
+	pthread_mutex_lock(&h->lock);
+	off = (h->alloc + align - 1) & ~(align - 1);
+	if (off + len > h->cfg.seg_size) {
+		pthread_mutex_unlock(&h->lock);
+		fprintf(stderr, "harness: segment full\n");
+		abort();
+	}
+	h->alloc = off + len;
+	pthread_mutex_unlock(&h->lock);
+	return off;
+}
+
+static uint64_t ring_create(struct harness *h, struct tas_ring *r, uint32_t cap,
+			    uint32_t esize)
+{
+	uint64_t off = seg_alloc(h, tas_ring_shm_size(cap, esize), 64);
+
+	if (tas_ring_init(r, h->seg + off, cap, esize) != 0)
+		abort();
+	return off;
+}
+
+static void send_reply(int sock, const struct tas_msg *m, const int *fds,
+		       int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * (TAS_MAX_CORES + 1))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (nfds > 0) {
+		struct cmsghdr *cm;
+
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+		perror("harness: sendmsg");
+}
+
+static void do_hello(struct harness *h, int sock, const struct tas_msg *in)
+{
+	struct tas_msg r = { .type = TAS_MSG_HELLO_REPLY };
+	int fds[TAS_MAX_CORES + 1];
+
+	r.abi_version = h->cfg.abi_version;
+	if (in->abi_version != h->cfg.abi_version) {
+		r.status = -EPROTO;
+		send_reply(sock, &r, NULL, 0);
+		return;
+	}
+	r.hello.seg_size = h->cfg.seg_size;
+	r.hello.ncores = h->cfg.ncores;
+	r.hello.app_id = 7;
+	r.hello.ctx_max = TAS_MAX_CTX;
+	r.hello.rxbuf_size = 4096;
+	r.hello.txbuf_size = 4096;
+	fds[0] = h->memfd;
+	for (uint32_t k = 0; k < h->cfg.ncores; k++)
+		fds[1 + k] = h->doorbell[k];
+	send_reply(sock, &r, fds, 1 + (int)h->cfg.ncores);
+}
+
+static void do_ctx_create(struct harness *h, int sock)
+{
+	struct tas_msg r = { .type = TAS_MSG_CTX_REPLY };
+	struct hctx *c;
+	uint16_t id;
+
+	r.abi_version = h->cfg.abi_version;
+	pthread_mutex_lock(&h->lock);
+	id = h->nctx < TAS_MAX_CTX ? h->nctx++ : TAS_MAX_CTX;
+	pthread_mutex_unlock(&h->lock);
+	if (id == TAS_MAX_CTX) {
+		r.status = -ENOSPC;
+		send_reply(sock, &r, NULL, 0);
+		return;
+	}
+	c = &h->ctx[id];
+	c->off = seg_alloc(h, sizeof(struct tas_ctx_shm), 64);
+	c->shm = (struct tas_ctx_shm *)(h->seg + c->off);
+	c->shm->kin_off =
+		ring_create(h, &c->kin, TAS_KIN_ENTRIES, sizeof(struct tas_ev));
+	for (uint32_t k = 0; k < h->cfg.ncores; k++) {
+		c->shm->arx_off[k] = ring_create(h, &c->arx[k], TAS_ARX_ENTRIES,
+						 sizeof(struct tas_ev));
+		c->shm->atx_off[k] = ring_create(h, &c->atx[k], TAS_ATX_ENTRIES,
+						 sizeof(struct tas_cmd));
+	}
+	c->evfd = eventfd(0, EFD_CLOEXEC);
+	c->used = true;
+	r.ctx_id = id;
+	r.ctx.off = c->off;
+	send_reply(sock, &r, &c->evfd, 1);
+}
+
+static void record_msg(struct harness *h, const struct tas_msg *m)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->msg_count < HARNESS_MSGS) {
+		h->msgs[(h->msg_head + h->msg_count) % HARNESS_MSGS] = *m;
+		h->msg_count++;
+		pthread_cond_broadcast(&h->cond);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Serve one client until it hangs up; false when asked to stop. */
+static bool serve(struct harness *h, int sock)
+{
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = sock, .events = POLLIN },
+					 { .fd = h->stopfd,
+					   .events = POLLIN } };
+		struct tas_msg m;
+		ssize_t n;
+
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[1].revents)
+			return false;
+		n = recv(sock, &m, sizeof(m), 0);
+		if (n <= 0)
+			return true;
+		if (n != sizeof(m))
+			continue;
+		switch (m.type) {
+		case TAS_MSG_HELLO:
+			do_hello(h, sock, &m);
+			break;
+		case TAS_MSG_CTX_CREATE:
+			do_ctx_create(h, sock);
+			break;
+		default:
+			record_msg(h, &m);
+			break;
+		}
+	}
+}
+
+static void *harness_main(void *arg)
+{
+	struct harness *h = arg;
+
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = h->lsock, .events = POLLIN },
+					 { .fd = h->stopfd,
+					   .events = POLLIN } };
+		int sock;
+		bool go_on;
+
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[1].revents)
+			break;
+		sock = accept4(h->lsock, NULL, NULL, SOCK_CLOEXEC);
+		if (sock < 0)
+			continue;
+		go_on = serve(h, sock);
+		close(sock);
+		if (!go_on)
+			break;
+	}
+	return NULL;
+}
+
+/**
+ * harness_start - start a fake daemon on a fresh temporary socket
+ * @cfg: cores, ABI version spoken and segment size
+ *
+ * Return: the harness (abort() on setup failure: tests cannot go on).
+ */
+struct harness *harness_start(const struct harness_cfg *cfg)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct tas_seg_hdr *hdr;
+
+	if (h == NULL)
+		abort();
+	h->cfg = *cfg;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	strcpy(h->dir, "/tmp/libtas-test-XXXXXX");
+	if (mkdtemp(h->dir) == NULL)
+		abort();
+	snprintf(h->path, sizeof(h->path), "%s/tas.sock", h->dir);
+	strcpy(sa.sun_path, h->path);
+	h->lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (h->lsock < 0 ||
+	    bind(h->lsock, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(h->lsock, 4) < 0)
+		abort();
+	h->stopfd = eventfd(0, EFD_CLOEXEC);
+	h->memfd = memfd_create("tas-test-seg", MFD_CLOEXEC);
+	if (h->memfd < 0 || ftruncate(h->memfd, (off_t)cfg->seg_size) < 0)
+		abort();
+	h->seg = mmap(NULL, cfg->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      h->memfd, 0);
+	if (h->seg == MAP_FAILED)
+		abort();
+	hdr = (struct tas_seg_hdr *)h->seg;
+	hdr->magic = TAS_SEG_MAGIC;
+	hdr->abi_version = cfg->abi_version;
+	hdr->size = cfg->seg_size;
+	hdr->ncores = cfg->ncores;
+	hdr->ctx_max = TAS_MAX_CTX;
+	h->alloc = sizeof(*hdr);
+	for (uint32_t k = 0; k < cfg->ncores; k++)
+		h->doorbell[k] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (pthread_create(&h->thr, NULL, harness_main, h) != 0)
+		abort();
+	return h;
+}
+
+/**
+ * harness_stop - stop the thread and free everything
+ * @h: harness
+ */
+void harness_stop(struct harness *h)
+{
+	uint64_t one = 1;
+
+	if (write(h->stopfd, &one, sizeof(one)) != sizeof(one))
+		abort();
+	pthread_join(h->thr, NULL);
+	for (int i = 0; i < TAS_MAX_CTX; i++)
+		if (h->ctx[i].used)
+			close(h->ctx[i].evfd);
+	for (uint32_t k = 0; k < h->cfg.ncores; k++)
+		close(h->doorbell[k]);
+	munmap(h->seg, h->cfg.seg_size);
+	close(h->memfd);
+	close(h->stopfd);
+	close(h->lsock);
+	unlink(h->path);
+	rmdir(h->dir);
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+/**
+ * harness_path - the socket path to put into $TAS_SOCKET
+ * @h: harness
+ *
+ * Return: the path.
+ */
+const char *harness_path(const struct harness *h)
+{
+	return h->path;
+}
+
+/**
+ * harness_seg - the daemon side's mapping of the segment
+ * @h: harness
+ *
+ * Return: segment base.
+ */
+uint8_t *harness_seg(struct harness *h)
+{
+	return h->seg;
+}
+
+/**
+ * harness_hdr - the segment header (to set sleeping[])
+ * @h: harness
+ *
+ * Return: the header.
+ */
+struct tas_seg_hdr *harness_hdr(struct harness *h)
+{
+	return (struct tas_seg_hdr *)h->seg;
+}
+
+/**
+ * harness_ctx_shm - a context's shared block (to look at waiting)
+ * @h:      harness
+ * @ctx_id: context id
+ *
+ * Return: the block, or NULL for an unknown context.
+ */
+struct tas_ctx_shm *harness_ctx_shm(struct harness *h, uint16_t ctx_id)
+{
+	return ctx_id < TAS_MAX_CTX && h->ctx[ctx_id].used ? h->ctx[ctx_id].shm
+							   : NULL;
+}
+
+/**
+ * harness_ctx_evfd - the daemon side of a context's eventfd
+ * @h:      harness
+ * @ctx_id: context id
+ *
+ * Return: the fd, or -1.
+ */
+int harness_ctx_evfd(struct harness *h, uint16_t ctx_id)
+{
+	return ctx_id < TAS_MAX_CTX && h->ctx[ctx_id].used ? h->ctx[ctx_id].evfd
+							   : -1;
+}
+
+/**
+ * harness_next_msg - next request other than HELLO/CTX_CREATE
+ * @h:          harness
+ * @out:        the request
+ * @timeout_ms: how long to wait
+ *
+ * Return: 0, or -ETIMEDOUT.
+ */
+int harness_next_msg(struct harness *h, struct tas_msg *out, int timeout_ms)
+{
+	struct timespec ts;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&h->lock);
+	while (h->msg_count == 0 && ret == 0)
+		ret = pthread_cond_timedwait(&h->cond, &h->lock, &ts);
+	if (h->msg_count > 0) {
+		*out = h->msgs[h->msg_head];
+		h->msg_head = (h->msg_head + 1) % HARNESS_MSGS;
+		h->msg_count--;
+		ret = 0;
+	} else {
+		ret = -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+/**
+ * harness_ev_push - inject an event as the daemon would
+ * @h:      harness
+ * @ctx_id: context
+ * @queue:  HARNESS_KIN or a core number (arx)
+ * @ev:     the entry
+ *
+ * Return: true if it was enqueued.
+ */
+bool harness_ev_push(struct harness *h, uint16_t ctx_id, int queue,
+		     const struct tas_ev *ev)
+{
+	struct hctx *c = &h->ctx[ctx_id];
+	struct tas_ring *r = queue == HARNESS_KIN ? &c->kin : &c->arx[queue];
+
+	return tas_ring_enqueue_burst(r, ev, 1) == 1;
+}
+
+/**
+ * harness_cmd_pop - take the next command the app queued for a core
+ * @h:      harness
+ * @ctx_id: context
+ * @core:   core
+ * @out:    the entry
+ *
+ * Return: true if there was one.
+ */
+bool harness_cmd_pop(struct harness *h, uint16_t ctx_id, uint32_t core,
+		     struct tas_cmd *out)
+{
+	return tas_ring_dequeue_burst(&h->ctx[ctx_id].atx[core], out, 1) == 1;
+}
+
+/**
+ * harness_rings_alloc - allocate a connection's byte rings in the segment
+ * @h:       harness
+ * @rx_size: receive ring bytes (power of two)
+ * @tx_size: send ring bytes (power of two)
+ * @tx_off:  set to the send ring's offset
+ *
+ * Return: the receive ring's offset.
+ */
+uint64_t harness_rings_alloc(struct harness *h, uint32_t rx_size,
+			     uint32_t tx_size, uint64_t *tx_off)
+{
+	uint64_t rx = seg_alloc(h, rx_size, 4096);
+
+	*tx_off = seg_alloc(h, tx_size, 4096);
+	return rx;
+}
+
+/**
+ * harness_doorbell_read - consume a core's doorbell counter
+ * @h:    harness
+ * @core: core
+ *
+ * Return: the eventfd counter (0 if never written since the last read).
+ */
+uint64_t harness_doorbell_read(struct harness *h, uint32_t core)
+{
+	uint64_t v = 0;
+
+	if (read(h->doorbell[core], &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}

@@ -1,0 +1,766 @@
+/*
+ * test_libtas.c - unit tests of libtas (client/) against the fake daemon of
+ * libtas_harness.c: registration and its errors, contexts, listen/accept
+ * pairing in both orders, connect, in-place receive incl. ring wrap, send
+ * ring allocation at wrap, commands, FIN/RESET/CLOSE mapping, doorbell
+ * suppression, hostile events, sleeping, moves and full command queues.
+ *
+ * Needs: nothing (no root, no netns, no hardware). ASAN_OK.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tas_ll.h>
+#include "client/libtas.h"
+#include "libtas_harness.h"
+
+#define NCORES 2
+#define SEG_SIZE (8u << 20)
+#define RING 4096u
+#define PEER_IP 0xc6120002u /* 198.18.0.2, host order */
+#define LOCAL_IP 0xc6120001u
+
+struct fx {
+	struct harness *h;
+	struct flextcp_context ctx;
+	uint32_t next_flow;
+};
+
+static struct harness *start(uint32_t abi)
+{
+	struct harness_cfg cfg = { .ncores = NCORES,
+				   .abi_version = abi,
+				   .seg_size = SEG_SIZE };
+	struct harness *h = harness_start(&cfg);
+
+	setenv("TAS_SOCKET", harness_path(h), 1);
+	return h;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	f->h = start(TAS_ABI_VERSION);
+	f->next_flow = TAS_FLOW_HANDLE(1, 3);
+	if (flextcp_init() != 0 || flextcp_context_create(&f->ctx) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	libtas_context_free(&f->ctx);
+	libtas_fini();
+	harness_stop(f->h);
+	free(f);
+	return 0;
+}
+
+static int poll_all(struct flextcp_context *ctx, struct flextcp_event *evs,
+		    int num)
+{
+	return flextcp_context_poll(ctx, num, evs);
+}
+
+/* A tas_ev for an established flow with fresh rings. */
+static struct tas_ev flow_ev(struct fx *f, uint8_t type, uint8_t core,
+			     uint64_t user)
+{
+	struct tas_ev ev = { .type = type, .core = core, .user = user };
+
+	ev.flow = f->next_flow++;
+	ev.rx_off = harness_rings_alloc(f->h, RING, RING, &ev.tx_off);
+	ev.rx_size = RING;
+	ev.tx_size = RING;
+	ev.local_ip = LOCAL_IP;
+	ev.remote_ip = PEER_IP;
+	ev.local_port = 7;
+	ev.remote_port = 40000;
+	return ev;
+}
+
+/* Connect @c through core @core; returns the CONN_OPEN event sent. */
+static struct tas_ev open_conn(struct fx *f, struct flextcp_connection *c,
+			       uint8_t core)
+{
+	struct tas_msg m;
+	struct tas_ev ev;
+	struct flextcp_event out[4];
+
+	assert_int_equal(flextcp_connection_open(&f->ctx, c, PEER_IP, 80), 0);
+	assert_int_equal(harness_next_msg(f->h, &m, 1000), 0);
+	assert_int_equal(m.type, TAS_MSG_CONNECT);
+	ev = flow_ev(f, TAS_EV_CONN_OPEN, core, m.user);
+	assert_true(harness_ev_push(f->h, f->ctx.ctx_id_, core, &ev));
+	assert_int_equal(poll_all(&f->ctx, out, 4), 1);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_OPEN);
+	assert_int_equal(out[0].ev.conn_open.status, 0);
+	assert_ptr_equal(out[0].ev.conn_open.conn, c);
+	return ev;
+}
+
+static struct tas_ev ev_for(const struct tas_ev *conn, uint8_t type, uint32_t a)
+{
+	struct tas_ev ev = { .type = type, .core = conn->core };
+
+	ev.flow = conn->flow;
+	ev.a = a;
+	return ev;
+}
+
+static void push(struct fx *f, int q, const struct tas_ev *ev)
+{
+	assert_true(harness_ev_push(f->h, f->ctx.ctx_id_, q, ev));
+}
+
+static void expect_cmd(struct fx *f, uint32_t core, uint8_t type, uint32_t flow,
+		       uint32_t len)
+{
+	struct tas_cmd cmd;
+
+	assert_true(harness_cmd_pop(f->h, f->ctx.ctx_id_, core, &cmd));
+	assert_int_equal(cmd.type, type);
+	assert_int_equal(cmd.flow, flow);
+	assert_int_equal(cmd.len, len);
+}
+
+static void expect_no_cmd(struct fx *f, uint32_t core)
+{
+	struct tas_cmd cmd;
+
+	assert_false(harness_cmd_pop(f->h, f->ctx.ctx_id_, core, &cmd));
+}
+
+/* Run flextcp_init() with stderr captured into @buf. */
+static int init_capture(char *buf, size_t len)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(2), ret;
+	size_t n;
+
+	assert_non_null(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	ret = flextcp_init();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(buf, 1, len - 1, tmp);
+	buf[n] = '\0';
+	fclose(tmp);
+	return ret;
+}
+
+/* ---- registration ---- */
+
+static void test_init_no_daemon_fails_with_message(void **state)
+{
+	char buf[512];
+
+	(void)state;
+	setenv("TAS_SOCKET", "/tmp/libtas-test-nonexistent/tas.sock", 1);
+	assert_int_equal(init_capture(buf, sizeof(buf)), -1);
+	assert_non_null(strstr(buf, "libtas: cannot reach the tas daemon at "
+				    "/tmp/libtas-test-nonexistent/tas.sock: "
+				    "No such file or directory (is tas "
+				    "running? set TAS_SOCKET)\n"));
+	assert_int_equal(flextcp_context_create(&(struct flextcp_context){ 0 }),
+			 -1);
+}
+
+static void test_init_abi_mismatch_names_both_versions(void **state)
+{
+	struct harness *h = start(TAS_ABI_VERSION + 6);
+	char buf[512], want[128];
+
+	(void)state;
+	assert_int_equal(init_capture(buf, sizeof(buf)), -1);
+	snprintf(want, sizeof(want), "libtas speaks version %u",
+		 TAS_ABI_VERSION);
+	assert_non_null(strstr(buf, want));
+	snprintf(want, sizeof(want), "speaks version %u\n",
+		 TAS_ABI_VERSION + 6);
+	assert_non_null(strstr(buf, want));
+	assert_non_null(strstr(buf, "ABI version mismatch"));
+	harness_stop(h);
+}
+
+static void test_init_second_call_returns_zero(void **state)
+{
+	struct fx *f = *state;
+
+	(void)f;
+	assert_int_equal(flextcp_init(), 0);
+	assert_int_equal(flextcp_init(), 0);
+}
+
+static void test_context_create_attaches_queues(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_context c2;
+	struct flextcp_event ev;
+
+	assert_int_equal(f->ctx.ctx_id_, 0);
+	assert_true(flextcp_context_waitfd(&f->ctx) >= 0);
+	assert_int_equal(flextcp_context_create(&c2), 0);
+	assert_int_equal(c2.ctx_id_, 1);
+	assert_int_equal(flextcp_context_poll(&c2, 1, &ev), 0);
+	assert_int_equal(flextcp_context_poll(NULL, 1, &ev), -1);
+	libtas_context_free(&c2);
+}
+
+/* ---- listeners ---- */
+
+static void listen_ok(struct fx *f, struct flextcp_listener *l)
+{
+	struct tas_msg m;
+	struct tas_ev ev = { .type = TAS_EV_LISTEN_OPEN };
+	struct flextcp_event out[2];
+
+	assert_int_equal(flextcp_listen_open(&f->ctx, l, 7, 64,
+					     FLEXTCP_LISTEN_REUSEPORT),
+			 0);
+	assert_int_equal(harness_next_msg(f->h, &m, 1000), 0);
+	assert_int_equal(m.type, TAS_MSG_LISTEN);
+	assert_int_equal(m.ctx_id, f->ctx.ctx_id_);
+	assert_int_equal(m.user, (uintptr_t)l);
+	assert_int_equal(m.listen.port, 7);
+	assert_int_equal(m.listen.backlog, 64);
+	assert_int_equal(m.listen.flags, FLEXTCP_LISTEN_REUSEPORT);
+	ev.user = m.user;
+	push(f, HARNESS_KIN, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_LISTEN_OPEN);
+	assert_int_equal(out[0].ev.listen_open.status, 0);
+	assert_ptr_equal(out[0].ev.listen_open.listener, l);
+}
+
+static void test_listen_open_result_reported(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_listener l, l2;
+	struct tas_msg m;
+	struct tas_ev ev = { .type = TAS_EV_LISTEN_OPEN,
+			     .status = -EADDRINUSE };
+	struct flextcp_event out[2];
+
+	listen_ok(f, &l);
+	assert_int_equal(flextcp_listen_open(&f->ctx, &l2, 7, 8, 0), 0);
+	assert_int_equal(harness_next_msg(f->h, &m, 1000), 0);
+	ev.user = m.user;
+	push(f, HARNESS_KIN, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	assert_int_equal(out[0].ev.listen_open.status, -EADDRINUSE);
+	assert_ptr_equal(out[0].ev.listen_open.listener, &l2);
+	assert_int_equal(
+		flextcp_listen_accept(&f->ctx, &l2,
+				      &(struct flextcp_connection){ 0 }),
+		-1);
+}
+
+static void test_listen_accept_before_arrival_pairs(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_listener l;
+	struct flextcp_connection c[2];
+	struct flextcp_event out[4];
+	struct tas_ev ev;
+
+	listen_ok(f, &l);
+	assert_int_equal(flextcp_listen_accept(&f->ctx, &l, &c[0]), 0);
+	assert_int_equal(flextcp_listen_accept(&f->ctx, &l, &c[1]), 0);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
+	ev = flow_ev(f, TAS_EV_CONN_NEW, 1, (uintptr_t)&l);
+	push(f, 1, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 2);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_LISTEN_NEWCONN);
+	assert_int_equal(out[0].ev.listen_newconn.remote_ip, PEER_IP);
+	assert_int_equal(out[0].ev.listen_newconn.remote_port, 40000);
+	assert_ptr_equal(out[0].ev.listen_newconn.listener, &l);
+	assert_int_equal(out[1].event_type, FLEXTCP_EV_LISTEN_ACCEPT);
+	assert_int_equal(out[1].ev.listen_accept.status, 0);
+	assert_ptr_equal(out[1].ev.listen_accept.conn, &c[0]);
+	/* the second handle goes to the second arrival, FIFO */
+	ev = flow_ev(f, TAS_EV_CONN_NEW, 0, (uintptr_t)&l);
+	push(f, 0, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 2);
+	assert_ptr_equal(out[1].ev.listen_accept.conn, &c[1]);
+	/* the accepted connection works */
+	ev = ev_for(&ev, TAS_EV_RX, 3);
+	push(f, 0, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 1);
+	assert_ptr_equal(out[0].ev.conn_received.conn, &c[1]);
+}
+
+static void test_listen_accept_after_arrival_pairs(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_listener l;
+	struct flextcp_connection c;
+	struct flextcp_event out[4];
+	struct tas_ev ev, rx;
+
+	listen_ok(f, &l);
+	ev = flow_ev(f, TAS_EV_CONN_NEW, 0, (uintptr_t)&l);
+	push(f, 0, &ev);
+	/* the peer sends and closes before the app accepts */
+	memcpy(harness_seg(f->h) + ev.rx_off, "hello", 5);
+	rx = ev_for(&ev, TAS_EV_RX, 5);
+	push(f, 0, &rx);
+	rx = ev_for(&ev, TAS_EV_RX_FIN, 0);
+	push(f, 0, &rx);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 1);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_LISTEN_NEWCONN);
+	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
+
+	assert_int_equal(flextcp_listen_accept(&f->ctx, &l, &c), 0);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 3);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_LISTEN_ACCEPT);
+	assert_ptr_equal(out[0].ev.listen_accept.conn, &c);
+	assert_int_equal(out[1].event_type, FLEXTCP_EV_CONN_RECEIVED);
+	assert_int_equal(out[1].ev.conn_received.len, 5);
+	assert_memory_equal(out[1].ev.conn_received.buf, "hello", 5);
+	assert_int_equal(out[2].event_type, FLEXTCP_EV_CONN_RXCLOSED);
+	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 5), 0);
+	expect_cmd(f, 0, TAS_CMD_RX_DONE, ev.flow, 5);
+}
+
+/* ---- connections ---- */
+
+static void test_connect_result_ok_and_error(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_connection c, c2;
+	struct tas_msg m;
+	struct tas_ev ev = { .type = TAS_EV_CONN_OPEN,
+			     .status = -ECONNREFUSED };
+	struct flextcp_event out[2];
+
+	open_conn(f, &c, 1);
+	assert_int_equal(flextcp_connection_open(&f->ctx, &c2,
+						 0x0a000001u /* 10.0.0.1 */,
+						 1234),
+			 0);
+	assert_int_equal(harness_next_msg(f->h, &m, 1000), 0);
+	assert_int_equal(m.connect.ip, 0x0a000001u);
+	assert_int_equal(m.connect.port, 1234);
+	assert_int_equal(m.user, (uintptr_t)&c2);
+	ev.user = m.user;
+	push(f, HARNESS_KIN, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_OPEN);
+	assert_int_equal(out[0].ev.conn_open.status, -ECONNREFUSED);
+	assert_ptr_equal(out[0].ev.conn_open.conn, &c2);
+	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c2, 0), -1);
+}
+
+static void test_rx_event_points_into_ring(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_connection c;
+	struct flextcp_event out[2];
+	struct tas_ev o = open_conn(f, &c, 0), ev;
+
+	memcpy(harness_seg(f->h) + o.rx_off, "0123456789", 10);
+	ev = ev_for(&o, TAS_EV_RX, 10);
+	push(f, 0, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_RECEIVED);
+	assert_ptr_equal(out[0].ev.conn_received.conn, &c);
+	assert_int_equal(out[0].ev.conn_received.len, 10);
+	assert_memory_equal(out[0].ev.conn_received.buf, "0123456789", 10);
+	/* in place: the library's mapping of the same ring bytes */
+	harness_seg(f->h)[o.rx_off] = 'X';
+	assert_int_equal(((char *)out[0].ev.conn_received.buf)[0], 'X');
+}
+
+static void test_rx_wrap_splits_into_two_events(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_connection c;
+	struct flextcp_event out[1];
+	struct tas_ev o = open_conn(f, &c, 0), ev;
+	uint8_t *ring = libtas_proc.seg + o.rx_off;
+
+	ev = ev_for(&o, TAS_EV_RX, 4000);
+	push(f, 0, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 1), 1);
+	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 4000), 0);
+	expect_cmd(f, 0, TAS_CMD_RX_DONE, o.flow, 4000);
+	ev.a = 200;
+	push(f, 0, &ev);
+	/* room for one event per poll: the second piece is kept for later */
+	assert_int_equal(poll_all(&f->ctx, out, 1), 1);
+	assert_ptr_equal(out[0].ev.conn_received.buf, ring + 4000);
+	assert_int_equal(out[0].ev.conn_received.len, 96);
+	assert_int_equal(poll_all(&f->ctx, out, 1), 1);
+	assert_ptr_equal(out[0].ev.conn_received.buf, ring);
+	assert_int_equal(out[0].ev.conn_received.len, 104);
+	assert_int_equal(poll_all(&f->ctx, out, 1), 0);
+	/* rx_done beyond what was received is refused */
+	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 201), -1);
+	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 200), 0);
+	expect_cmd(f, 0, TAS_CMD_RX_DONE, o.flow, 200);
+	expect_no_cmd(f, 0);
+}
+
+static void test_tx_alloc_short_at_wrap(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_connection c;
+	struct flextcp_event out[2];
+	struct tas_ev o = open_conn(f, &c, 1), ev;
+	uint8_t *ring = libtas_proc.seg + o.tx_off;
+	void *buf, *b1, *b2;
+	size_t l1;
+
+	assert_int_equal(flextcp_connection_tx_alloc(&c, 3000, &buf), 3000);
+	assert_ptr_equal(buf, ring);
+	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 3001), -1);
+	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 3000), 0);
+	expect_cmd(f, 1, TAS_CMD_TX, o.flow, 3000);
+	/* 1096 bytes left, all before the end of the ring */
+	assert_int_equal(flextcp_connection_tx_alloc(&c, 2000, &buf), 1096);
+	assert_ptr_equal(buf, ring + 3000);
+	assert_int_equal(flextcp_connection_tx_alloc(&c, 1, &buf), 0);
+	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 1096), 0);
+	expect_cmd(f, 1, TAS_CMD_TX, o.flow, 1096);
+
+	/* acknowledgement frees space: SENDBUF, and the space is reused */
+	ev = ev_for(&o, TAS_EV_TX_FREED, 3500);
+	push(f, 1, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_SENDBUF);
+	assert_ptr_equal(out[0].ev.conn_sendbuf.conn, &c);
+	assert_int_equal(flextcp_connection_tx_alloc(&c, 5000, &buf), 3500);
+	assert_ptr_equal(buf, ring);
+	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 3500), 0);
+	expect_cmd(f, 1, TAS_CMD_TX, o.flow, 3500);
+
+	/* tx_alloc2 across the end: 100 at 3500, then the ring start */
+	ev.a = 4096;
+	push(f, 1, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	ev.a = 100;
+	push(f, 1, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 0); /* more than sent */
+	assert_int_equal(libtas_ctx_drops(&f->ctx), 1);
+	assert_int_equal(flextcp_connection_tx_alloc2(&c, 0, &b1, &l1, &b2), 0);
+	assert_int_equal(flextcp_connection_tx_alloc(&c, 0, &buf), 0);
+	assert_int_equal(flextcp_connection_tx_alloc(&c, 500, &buf), 500);
+	assert_ptr_equal(buf, ring + 3500);
+	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 500), 0);
+	expect_cmd(f, 1, TAS_CMD_TX, o.flow, 500);
+	ev.a = 500;
+	push(f, 1, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	/* position 4000 (mod 4096): 96 bytes, then 4000 at the start */
+	assert_int_equal(flextcp_connection_tx_alloc2(&c, 5000, &b1, &l1, &b2),
+			 4096);
+	assert_ptr_equal(b1, ring + 4000);
+	assert_int_equal(l1, 96);
+	assert_ptr_equal(b2, ring);
+}
+
+static void test_fin_close_mapping(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_connection c;
+	struct flextcp_event out[2];
+	struct tas_ev o = open_conn(f, &c, 0), ev;
+	void *buf;
+
+	ev = ev_for(&o, TAS_EV_RX_FIN, 0);
+	push(f, 0, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_RXCLOSED);
+	assert_ptr_equal(out[0].ev.conn_rxclosed.conn, &c);
+
+	assert_int_equal(flextcp_connection_tx_alloc(&c, 10, &buf), 10);
+	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 4), 0);
+	assert_int_equal(flextcp_connection_tx_close(&f->ctx, &c), 0);
+	assert_int_equal(flextcp_connection_tx_close(&f->ctx, &c), -1);
+	assert_int_equal(flextcp_connection_tx_alloc(&c, 10, &buf), -1);
+	expect_cmd(f, 0, TAS_CMD_TX, o.flow, 4);
+	expect_cmd(f, 0, TAS_CMD_TX_FIN, o.flow, 0);
+	ev = ev_for(&o, TAS_EV_TX_FIN_ACKED, 0);
+	push(f, 0, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_TXCLOSED);
+
+	assert_int_equal(flextcp_connection_close(&f->ctx, &c), 0);
+	assert_int_equal(flextcp_connection_close(&f->ctx, &c), -1);
+	expect_cmd(f, 0, TAS_CMD_CLOSE, o.flow, 0);
+	ev = ev_for(&o, TAS_EV_CLOSED, 0);
+	push(f, 0, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_CLOSED);
+	assert_int_equal(out[0].ev.conn_closed.status, 0);
+	assert_ptr_equal(out[0].ev.conn_closed.conn, &c);
+	/* the flow is gone: later events for it are dropped */
+	ev = ev_for(&o, TAS_EV_RX, 1);
+	push(f, 0, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 0);
+	assert_int_equal(libtas_ctx_drops(&f->ctx), 1);
+}
+
+static void test_reset_maps_to_closed_with_status(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_connection c;
+	struct flextcp_event out[2];
+	struct tas_ev o = open_conn(f, &c, 1), ev;
+
+	ev = ev_for(&o, TAS_EV_RESET, 0);
+	ev.status = -ETIMEDOUT;
+	push(f, 1, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_CLOSED);
+	assert_int_equal(out[0].ev.conn_closed.status, -ETIMEDOUT);
+	assert_ptr_equal(out[0].ev.conn_closed.conn, &c);
+	assert_int_equal(flextcp_connection_close(&f->ctx, &c), -1);
+	expect_no_cmd(f, 1);
+}
+
+/* ---- doorbells, hostile events, sleeping ---- */
+
+static void test_doorbell_written_only_when_sleeping(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_connection c;
+	struct tas_ev o = open_conn(f, &c, 1);
+	struct tas_seg_hdr *hdr = harness_hdr(f->h);
+	void *buf;
+
+	assert_int_equal(flextcp_connection_tx_alloc(&c, 100, &buf), 100);
+	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 50), 0);
+	assert_int_equal(harness_doorbell_read(f->h, 1), 0);
+	atomic_store(&hdr->sleeping[1], 1);
+	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 50), 0);
+	assert_int_equal(harness_doorbell_read(f->h, 1), 1);
+	assert_int_equal(harness_doorbell_read(f->h, 0), 0);
+	atomic_store(&hdr->sleeping[0], 1);
+	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 0), 0);
+	assert_int_equal(harness_doorbell_read(f->h, 0), 0);
+	expect_cmd(f, 1, TAS_CMD_TX, o.flow, 50);
+	expect_cmd(f, 1, TAS_CMD_TX, o.flow, 50);
+}
+
+static void test_hostile_events_dropped_and_counted(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_connection c;
+	struct flextcp_listener l;
+	struct flextcp_event out[4];
+	struct tas_ev o, ev;
+	uint64_t drops = 0;
+
+	listen_ok(f, &l);
+	o = open_conn(f, &c, 0);
+
+	ev = ev_for(&o, 0xee, 1); /* unknown type */
+	push(f, 0, &ev);
+	ev = ev_for(&o, TAS_EV_RX, 1);
+	ev.flow ^= 0x55; /* unknown flow */
+	push(f, 0, &ev);
+	ev = ev_for(&o, TAS_EV_RX, 1);
+	ev.core = 9; /* core beyond ncores */
+	push(f, 0, &ev);
+	ev = ev_for(&o, TAS_EV_RX, RING + 1); /* more than the ring */
+	push(f, 0, &ev);
+	ev = ev_for(&o, TAS_EV_TX_FREED, 1); /* nothing was sent */
+	push(f, 0, &ev);
+	ev = ev_for(&o, TAS_EV_CLOSED, 0); /* close never asked for */
+	push(f, 0, &ev);
+	ev = ev_for(&o, TAS_EV_MOVED, 0); /* move never asked for */
+	push(f, 0, &ev);
+	drops += 7;
+	ev = (struct tas_ev){ .type = TAS_EV_LISTEN_OPEN,
+			      .user = (uintptr_t)&c }; /* not a listener */
+	push(f, HARNESS_KIN, &ev);
+	ev.user = 0xdeadbeef;
+	push(f, HARNESS_KIN, &ev);
+	ev = flow_ev(f, TAS_EV_CONN_OPEN, 0, 0x1234); /* nobody connecting */
+	push(f, 0, &ev);
+	ev = flow_ev(f, TAS_EV_CONN_NEW, 0, 0x5678); /* not a listener */
+	push(f, 0, &ev);
+	drops += 4;
+	ev = flow_ev(f, TAS_EV_CONN_NEW, 0, (uintptr_t)&l);
+	ev.rx_off = SEG_SIZE - 64; /* ring outside the segment */
+	push(f, 0, &ev);
+	ev = flow_ev(f, TAS_EV_CONN_NEW, 1, (uintptr_t)&l);
+	ev.tx_size = 3000; /* not a power of two */
+	push(f, 1, &ev);
+	drops += 2;
+	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
+	assert_int_equal(libtas_ctx_drops(&f->ctx), drops);
+	/* refused flows are closed towards the fast path */
+	expect_cmd(f, 0, TAS_CMD_CLOSE, f->next_flow - 4, 0);
+	expect_cmd(f, 0, TAS_CMD_CLOSE, f->next_flow - 3, 0);
+	expect_cmd(f, 0, TAS_CMD_CLOSE, f->next_flow - 2, 0);
+	expect_cmd(f, 1, TAS_CMD_CLOSE, f->next_flow - 1, 0);
+	/* the good connection still works */
+	ev = ev_for(&o, TAS_EV_RX, 2);
+	push(f, 0, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 1);
+	assert_int_equal(out[0].ev.conn_received.len, 2);
+}
+
+static void test_bad_queue_index_stops_queue(void **state)
+{
+	struct fx *f = *state;
+	struct tas_ctx_shm *shm = harness_ctx_shm(f->h, f->ctx.ctx_id_);
+	struct tas_ring_shm *kin =
+		(struct tas_ring_shm *)(harness_seg(f->h) + shm->kin_off);
+	struct flextcp_event out[2];
+
+	atomic_store(&kin->prod, 100000u);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 0);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 0);
+	assert_int_equal(libtas_ctx_drops(&f->ctx), 1);
+}
+
+static void test_canwait_and_waitfd_semantics(void **state)
+{
+	struct fx *f = *state;
+	struct tas_ctx_shm *shm = harness_ctx_shm(f->h, f->ctx.ctx_id_);
+	struct flextcp_listener l;
+	struct flextcp_event out[2];
+	struct tas_ev ev = { .type = TAS_EV_LISTEN_OPEN };
+	uint64_t one = 1;
+	int efd = harness_ctx_evfd(f->h, f->ctx.ctx_id_);
+
+	assert_int_equal(flextcp_context_canwait(&f->ctx), 0);
+	assert_int_equal(atomic_load(&shm->waiting), 1);
+	assert_int_equal(flextcp_context_wait(&f->ctx, 0), 0);
+	/* a producer saw waiting = 1 and kicked */
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+	assert_int_equal(flextcp_context_wait(&f->ctx, 1000), 1);
+	flextcp_context_waitclear(&f->ctx);
+	assert_int_equal(atomic_load(&shm->waiting), 0);
+	assert_int_equal(flextcp_context_wait(&f->ctx, 0), 0); /* consumed */
+
+	/* pending event: may not sleep */
+	assert_int_equal(flextcp_listen_open(&f->ctx, &l, 9, 1, 0), 0);
+	ev.user = (uintptr_t)&l;
+	push(f, HARNESS_KIN, &ev);
+	assert_int_equal(flextcp_context_canwait(&f->ctx), -1);
+	flextcp_block(&f->ctx, 10000); /* returns at once */
+	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	assert_int_equal(flextcp_context_canwait(&f->ctx), 0);
+	flextcp_context_waitclear(&f->ctx);
+	assert_int_equal(flextcp_context_waitfd(&f->ctx),
+			 f->ctx.evfd_); /* the fd the daemon kicks */
+}
+
+static void test_move_retargets_to_new_context(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_context c2;
+	struct flextcp_connection c;
+	struct flextcp_event out[2];
+	struct tas_ev o = open_conn(f, &c, 1), ev;
+	struct tas_cmd cmd;
+
+	assert_int_equal(flextcp_context_create(&c2), 0);
+	assert_int_equal(flextcp_connection_move(&c2, &c), 0);
+	assert_int_equal(flextcp_connection_move(&c2, &c), -1); /* pending */
+	expect_no_cmd(f, 1);
+	assert_true(harness_cmd_pop(f->h, c2.ctx_id_, 1, &cmd));
+	assert_int_equal(cmd.type, TAS_CMD_MOVE);
+	assert_int_equal(cmd.flow, o.flow);
+	ev = ev_for(&o, TAS_EV_MOVED, 0);
+	assert_true(harness_ev_push(f->h, c2.ctx_id_, 1, &ev));
+	assert_int_equal(flextcp_context_poll(&c2, 2, out), 1);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_MOVED);
+	assert_int_equal(out[0].ev.conn_moved.status, 0);
+	assert_ptr_equal(out[0].ev.conn_moved.conn, &c);
+	/* data now flows on the new context; the old one refuses the conn */
+	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 0), -1);
+	ev = ev_for(&o, TAS_EV_RX, 7);
+	assert_true(harness_ev_push(f->h, c2.ctx_id_, 1, &ev));
+	assert_int_equal(flextcp_context_poll(&c2, 2, out), 1);
+	assert_int_equal(flextcp_connection_rx_done(&c2, &c, 7), 0);
+	assert_true(harness_cmd_pop(f->h, c2.ctx_id_, 1, &cmd));
+	assert_int_equal(cmd.type, TAS_CMD_RX_DONE);
+	libtas_context_free(&c2);
+}
+
+static void test_full_command_queue_defers_in_order(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_connection c;
+	struct flextcp_event out[2];
+	struct tas_ev o = open_conn(f, &c, 0);
+	struct tas_cmd cmd;
+	void *buf;
+	uint32_t n = 0;
+
+	/* fill atx[0] with one-byte sends */
+	while (flextcp_connection_tx_possible(&f->ctx, &c) == 0) {
+		assert_int_equal(flextcp_connection_tx_alloc(&c, 1, &buf), 1);
+		assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 1), 0);
+		n++;
+	}
+	assert_int_equal(n, TAS_ATX_ENTRIES);
+	/* these wait in the library, merged, FIN behind them */
+	assert_int_equal(flextcp_connection_tx_alloc(&c, 5, &buf), 5);
+	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 5), 0);
+	assert_int_equal(flextcp_connection_tx_close(&f->ctx, &c), 0);
+	assert_int_equal(flextcp_context_canwait(&f->ctx), -1);
+	for (uint32_t i = 0; i < n; i++)
+		expect_cmd(f, 0, TAS_CMD_TX, o.flow, 1);
+	expect_no_cmd(f, 0);
+	assert_int_equal(poll_all(&f->ctx, out, 2), 0);
+	expect_cmd(f, 0, TAS_CMD_TX, o.flow, 5);
+	expect_cmd(f, 0, TAS_CMD_TX_FIN, o.flow, 0);
+	assert_true(harness_cmd_pop(f->h, f->ctx.ctx_id_, 0, &cmd) == false);
+	assert_int_equal(flextcp_context_canwait(&f->ctx), 0);
+	flextcp_context_waitclear(&f->ctx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_init_no_daemon_fails_with_message),
+		cmocka_unit_test(test_init_abi_mismatch_names_both_versions),
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_init_second_call_returns_zero),
+		T(test_context_create_attaches_queues),
+		T(test_listen_open_result_reported),
+		T(test_listen_accept_before_arrival_pairs),
+		T(test_listen_accept_after_arrival_pairs),
+		T(test_connect_result_ok_and_error),
+		T(test_rx_event_points_into_ring),
+		T(test_rx_wrap_splits_into_two_events),
+		T(test_tx_alloc_short_at_wrap),
+		T(test_fin_close_mapping),
+		T(test_reset_maps_to_closed_with_status),
+		T(test_doorbell_written_only_when_sleeping),
+		T(test_hostile_events_dropped_and_counted),
+		T(test_bad_queue_index_stops_queue),
+		T(test_canwait_and_waitfd_semantics),
+		T(test_move_retargets_to_new_context),
+		T(test_full_command_queue_defers_in_order),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

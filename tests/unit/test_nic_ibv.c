@@ -1,0 +1,1171 @@
+/* test_nic_ibv.c - the ibv backend against the libibverbs/librdmacm double
+ *
+ * What the backend asks of verbs (QP attributes and transitions, RSS
+ * configuration, flow-spec bytes, WR contents, signalling and completion
+ * bookkeeping, RX refill, arming) and its unwinding after every failing
+ * call. A fake sysfs tree ($TAS_SYSFS_ROOT) maps netdevs to devices.
+ * Every test ends with no live verbs object and no misuse in the double.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/unit/ibv_double.h"
+#include "verbs/nic.h"
+
+static const uint8_t MAC0[6] = { 0xb8, 0x59, 0x9f, 0x12, 0x34, 0x56 };
+static char sysroot[64];
+
+/* ---- fake sysfs ---- */
+
+static void put(const char *rel, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", sysroot, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void mkdirs(const char *fmt, ...)
+{
+	char rel[160], path[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s/%s", sysroot, rel);
+	for (char *p = path + strlen(sysroot) + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(path, 0755);
+			*p = '/';
+		}
+	}
+	mkdir(path, 0755);
+}
+
+static void link_to(const char *target_rel, const char *link_rel)
+{
+	char t[256], l[256];
+
+	snprintf(t, sizeof(t), "%s/%s", sysroot, target_rel);
+	snprintf(l, sizeof(l), "%s/%s", sysroot, link_rel);
+	assert_int_equal(symlink(t, l), 0);
+}
+
+/* One PCI function with an RDMA device and a netdev. */
+static void fake_fn(const char *pci, const char *ib, const char *net,
+		    const char *mac, const char *dev_port, const char *numa)
+{
+	char rel[200], dir[100];
+
+	snprintf(dir, sizeof(dir), "devices/pci0000:00/%s", pci);
+	mkdirs("%s/infiniband/%s", dir, ib);
+	mkdirs("%s/net/%s", dir, net);
+	snprintf(rel, sizeof(rel), "%s/numa_node", dir);
+	put(rel, numa);
+	mkdirs("class/net/%s", net);
+	mkdirs("class/infiniband/%s", ib);
+	snprintf(rel, sizeof(rel), "class/net/%s/address", net);
+	put(rel, mac);
+	snprintf(rel, sizeof(rel), "class/net/%s/mtu", net);
+	put(rel, "1500\n");
+	snprintf(rel, sizeof(rel), "class/net/%s/dev_port", net);
+	put(rel, dev_port);
+	snprintf(rel, sizeof(rel), "class/net/%s/device", net);
+	link_to(dir, rel);
+	snprintf(rel, sizeof(rel), "class/infiniband/%s/device", ib);
+	link_to(dir, rel);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	snprintf(sysroot, sizeof(sysroot), "/tmp/tas-ibv-sysfs-XXXXXX");
+	if (!mkdtemp(sysroot))
+		return -1;
+	fake_fn("0000:41:00.0", "mlx5_0", "enp65s0f0", "b8:59:9f:12:34:56\n",
+		"0\n", "0\n");
+	fake_fn("0000:41:00.1", "mlx5_1", "enp65s0f1", "b8:59:9f:12:34:57\n",
+		"1\n", "-1\n");
+	/* lo: a netdev without an RDMA device (the librdmacm route) */
+	mkdirs("class/net/lo");
+	put("class/net/lo/address", "00:00:00:00:00:00\n");
+	put("class/net/lo/mtu", "65536\n");
+	setenv("TAS_SYSFS_ROOT", sysroot, 1);
+	return 0;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	nftw(sysroot, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unsetenv("TAS_SYSFS_ROOT");
+	return 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	dbl_reset();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (dbl.misuse)
+		print_error("double saw misuse: %s\n", dbl.misuse_msg);
+	assert_int_equal(dbl.misuse, 0);
+	assert_int_equal(dbl_live_total(), 0);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static struct nic *open_nic(const char *dev, unsigned nq, unsigned rx,
+			    unsigned tx)
+{
+	struct nic_params p = { .nqueues = nq, .rx_ring = rx, .tx_ring = tx };
+	char err[NIC_ERR_LEN] = "";
+	struct nic *nic = nic_ibv_open(dev, &p, err);
+
+	if (!nic)
+		print_error("open %s: %s\n", dev, err);
+	assert_non_null(nic);
+	return nic;
+}
+
+/* i-th QP created that is (rss != 0) an RSS QP or (rss == 0) a raw QP. */
+static struct dbl_qp_rec *qp_nth(int rss, int i)
+{
+	for (int k = 0; k < dbl.nqp; k++) {
+		int is_rss = !!(dbl.qps[k].attr.comp_mask &
+				IBV_QP_INIT_ATTR_IND_TABLE);
+
+		if (is_rss == rss && i-- == 0)
+			return &dbl.qps[k];
+	}
+	return NULL;
+}
+
+static int nsig(struct ibv_qp *qp)
+{
+	int n = 0;
+
+	for (int i = 0; i < dbl.nsend; i++)
+		if (dbl.sends[i].qp == qp &&
+		    (dbl.sends[i].flags & IBV_SEND_SIGNALED))
+			n++;
+	return n;
+}
+
+static struct nic_tx frame(const uint8_t *hdr, uint16_t hl, uint64_t cookie)
+{
+	struct nic_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.hdr = hdr;
+	t.hdr_len = hl;
+	t.cookie = cookie;
+	return t;
+}
+
+static const uint8_t *flow_spec(const struct dbl_flow_rec *f, int i)
+{
+	const uint8_t *p = f->buf + sizeof(struct ibv_flow_attr);
+
+	while (i--) {
+		uint16_t sz;
+
+		memcpy(&sz, p + offsetof(struct ibv_flow_spec_eth, size),
+		       sizeof(sz));
+		p += sz;
+	}
+	return p;
+}
+
+/* ---- device selection and errors ---- */
+
+static void test_open_no_devices_enosys_error_line(void **state)
+{
+	char err[NIC_ERR_LEN] = "";
+
+	(void)state;
+	dbl_cfg.list_errno = ENOSYS;
+	assert_null(nic_ibv_open("mlx5_0", NULL, err));
+	assert_int_equal(errno, ENODEV);
+	assert_string_equal(err, "ibv:mlx5_0: no RDMA devices found "
+				 "(ibv_get_device_list: Function not "
+				 "implemented)");
+}
+
+static void test_open_zero_devices_error_line(void **state)
+{
+	char err[NIC_ERR_LEN] = "";
+
+	(void)state;
+	dbl_cfg.ndev = 0;
+	assert_null(nic_ibv_open("enp65s0f0", NULL, err));
+	assert_string_equal(err, "ibv:enp65s0f0: no RDMA devices found "
+				 "(ibv_get_device_list: 0 devices)");
+}
+
+static void test_open_unknown_name_names_both_routes(void **state)
+{
+	char err[NIC_ERR_LEN] = "";
+
+	(void)state;
+	assert_null(nic_ibv_open("nosuch0", NULL, err));
+	assert_int_equal(errno, ENODEV);
+	assert_non_null(strstr(err, "ibv:nosuch0: no RDMA device or netdev "
+				    "named nosuch0"));
+	assert_non_null(strstr(err, "rdmacm: no IPv4 address on nosuch0"));
+}
+
+static void test_open_rdma_name_link_info_from_sysfs(void **state)
+{
+	struct nic_link_info li;
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 64, 64);
+	nic_link_info(nic, &li);
+	assert_memory_equal(li.mac, MAC0, 6);
+	assert_int_equal(li.mtu, 1500);
+	assert_int_equal(li.nqueues, 1);
+	assert_int_equal(li.offloads,
+			 NIC_OFF_TX_CSUM | NIC_OFF_RX_CSUM | NIC_OFF_TSO);
+	assert_int_equal(li.max_tso, 262144);
+	assert_int_equal(li.max_segs, NIC_TX_MAX_SEG);
+	assert_int_equal(li.numa_node, 0);
+	assert_string_equal(nic->name, "ibv:mlx5_0");
+	nic_close(nic);
+}
+
+static void test_open_netdev_name_maps_device_and_port(void **state)
+{
+	struct nic_link_info li;
+	struct nic *nic;
+
+	(void)state;
+	dbl_cfg.ndev = 2;
+	/* enp65s0f1: device mlx5_1, dev_port 1 -> port 2, no NUMA node */
+	nic = open_nic("enp65s0f1", 1, 64, 64);
+	assert_int_equal(qp_nth(0, 0)->port[0], 2);
+	nic_link_info(nic, &li);
+	assert_int_equal(li.mac[5], 0x57);
+	assert_int_equal(li.numa_node, -1);
+	nic_close(nic);
+}
+
+static void test_open_netdev_without_sysfs_uses_rdmacm(void **state)
+{
+	struct nic *nic;
+
+	(void)state;
+	dbl_cfg.cm_errno = 0; /* librdmacm works; "lo" has 127.0.0.1 */
+	nic = open_nic("lo", 1, 64, 64);
+	assert_int_equal(dbl.calls[DBL_RDMA_BIND_ADDR], 1);
+	assert_int_equal(dbl.live[DBL_O_CM_ID], 0);
+	nic_close(nic);
+}
+
+static void test_open_port_not_ethernet_refused(void **state)
+{
+	char err[NIC_ERR_LEN];
+
+	(void)state;
+	dbl_cfg.link_layer = IBV_LINK_LAYER_INFINIBAND;
+	assert_null(nic_ibv_open("mlx5_0", NULL, err));
+	assert_non_null(strstr(err, "is not Ethernet"));
+}
+
+static void test_open_port_down_refused(void **state)
+{
+	char err[NIC_ERR_LEN];
+
+	(void)state;
+	dbl_cfg.port_state = IBV_PORT_DOWN;
+	assert_null(nic_ibv_open("mlx5_0", NULL, err));
+	assert_non_null(strstr(err, "port 1 is DOWN, not ACTIVE"));
+}
+
+static void test_open_no_flow_steering_refused(void **state)
+{
+	char err[NIC_ERR_LEN];
+
+	(void)state;
+	dbl_cfg.device_cap_flags = IBV_DEVICE_RAW_IP_CSUM;
+	assert_null(nic_ibv_open("mlx5_0", NULL, err));
+	assert_non_null(strstr(err, "IBV_DEVICE_MANAGED_FLOW_STEERING"));
+}
+
+static void test_open_create_qp_eperm_hints_cap_net_raw(void **state)
+{
+	char err[NIC_ERR_LEN];
+
+	(void)state;
+	dbl_fail_nth(DBL_CREATE_QP, 1, EPERM);
+	assert_null(nic_ibv_open("mlx5_0", NULL, err));
+	assert_int_equal(errno, EPERM);
+	assert_string_equal(err, "ibv:mlx5_0: ibv_create_qp_ex(raw packet) "
+				 "queue 0 on mlx5_0 port 1: Operation not "
+				 "permitted (needs CAP_NET_RAW: run as root or "
+				 "setcap cap_net_raw+ep)");
+}
+
+/* Fail the k-th verbs call of a good open, for every k: NULL, one line
+ * naming the device, and nothing left alive. */
+static void fail_each_call(const char *dev, unsigned nq)
+{
+	struct nic_params p = { .nqueues = nq, .rx_ring = 32, .tx_ring = 32 };
+	char err[NIC_ERR_LEN];
+	unsigned total;
+	struct nic *nic;
+
+	dbl_reset();
+	nic = nic_ibv_open(dev, &p, err);
+	assert_non_null(nic);
+	total = dbl.total_calls;
+	nic_close(nic);
+	assert_int_equal(dbl_live_total(), 0);
+	assert_true(total > 10);
+	for (unsigned k = 1; k <= total; k++) {
+		dbl_reset();
+		dbl_fail_any(k, k % 2 ? ENOMEM : EIO);
+		err[0] = '\0';
+		nic = nic_ibv_open(dev, &p, err);
+		if (nic)
+			print_error("call %u of %u did not fail the open\n", k,
+				    total);
+		assert_null(nic);
+		/* the device list failing reads as "no device" */
+		assert_int_equal(errno, k == 1 ? ENODEV : k % 2 ? ENOMEM : EIO);
+		assert_true(strncmp(err, "ibv:", 4) == 0);
+		assert_non_null(strstr(err, strerror(k % 2 ? ENOMEM : EIO)));
+		if (dbl_live_total() || dbl.misuse)
+			print_error("call %u: %d live, misuse: %s\n", k,
+				    dbl_live_total(), dbl.misuse_msg);
+		assert_int_equal(dbl_live_total(), 0);
+		assert_int_equal(dbl.misuse, 0);
+	}
+}
+
+static void test_open_fail_each_call_one_queue_unwinds(void **state)
+{
+	(void)state;
+	fail_each_call("mlx5_0", 1);
+}
+
+static void test_open_fail_each_call_rss_unwinds(void **state)
+{
+	(void)state;
+	fail_each_call("enp65s0f0", 3);
+}
+
+/* ---- QPs, RSS ---- */
+
+static void test_qp_raw_attrs_and_states_in_order(void **state)
+{
+	struct dbl_qp_rec *r;
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 64, 128);
+	assert_int_equal(dbl.nqp, 1);
+	r = &dbl.qps[0];
+	assert_int_equal(r->attr.qp_type, IBV_QPT_RAW_PACKET);
+	assert_int_equal(r->attr.sq_sig_all, 0);
+	assert_int_equal(r->attr.cap.max_send_wr, 128);
+	assert_int_equal(r->attr.cap.max_recv_wr, 64);
+	assert_int_equal(r->attr.cap.max_send_sge, 1 + NIC_TX_MAX_SEG);
+	assert_int_equal(r->attr.comp_mask,
+			 IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_MAX_TSO_HEADER);
+	assert_int_equal(r->attr.max_tso_header, NIC_HDR_MAX);
+	assert_ptr_not_equal(r->attr.send_cq, r->attr.recv_cq);
+	assert_non_null(r->attr.recv_cq->channel);
+	assert_int_equal(r->nmod, 3);
+	assert_int_equal(r->state[0], IBV_QPS_INIT);
+	assert_int_equal(r->mask[0], IBV_QP_STATE | IBV_QP_PORT);
+	assert_int_equal(r->port[0], 1);
+	assert_int_equal(r->state[1], IBV_QPS_RTR);
+	assert_int_equal(r->mask[1], IBV_QP_STATE);
+	assert_int_equal(r->state[2], IBV_QPS_RTS);
+	assert_int_equal(r->mask[2], IBV_QP_STATE);
+	/* all receive buffers posted in INIT, in one chain */
+	assert_int_equal(dbl_rq_posted(r->qp), 64);
+	assert_int_equal(r->recv_posts, 1);
+	for (int i = 0; i < dbl.nrecv; i++)
+		assert_int_equal(dbl.recvs[i].qp_state, IBV_QPS_INIT);
+	/* RX buffers writable, TX header slots read-only */
+	assert_int_equal(dbl.reg_access[0], IBV_ACCESS_LOCAL_WRITE);
+	assert_int_equal(dbl.reg_access[1], 0);
+	nic_close(nic);
+}
+
+static void test_qp_no_tso_caps_plain_create(void **state)
+{
+	struct nic_link_info li;
+	struct nic *nic;
+
+	(void)state;
+	dbl_cfg.tso_qpts = 1u << IBV_QPT_UD; /* TSO, but not on raw QPs */
+	nic = open_nic("mlx5_0", 1, 64, 64);
+	assert_int_equal(dbl.qps[0].attr.comp_mask, IBV_QP_INIT_ATTR_PD);
+	nic_link_info(nic, &li);
+	assert_int_equal(li.offloads, NIC_OFF_TX_CSUM | NIC_OFF_RX_CSUM);
+	nic_close(nic);
+}
+
+static void test_rss_config_hash_key_and_tables(void **state)
+{
+	static const uint8_t key_head[4] = { 0x6d, 0x5a, 0x56, 0xda };
+	const uint64_t fields = IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4 |
+				IBV_RX_HASH_SRC_PORT_TCP |
+				IBV_RX_HASH_DST_PORT_TCP;
+	struct dbl_qp_rec *rss;
+	struct dbl_ind_rec *main_t = NULL;
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 3, 32, 32);
+	/* per queue: a TX-only raw QP through INIT/RTR/RTS */
+	for (int q = 0; q < 3; q++) {
+		struct dbl_qp_rec *t = qp_nth(0, q);
+
+		assert_non_null(t);
+		assert_int_equal(t->attr.cap.max_recv_wr, 0);
+		assert_int_equal(t->nmod, 3);
+		assert_int_equal(t->state[2], IBV_QPS_RTS);
+		assert_int_equal(dbl.wqs[q].state, IBV_WQS_RDY);
+		assert_int_equal(dbl.wqs[q].attr.wq_type, IBV_WQT_RQ);
+		assert_int_equal(dbl.wqs[q].attr.max_wr, 32);
+		assert_int_equal(dbl_rq_posted(dbl.wqs[q].wq), 32);
+		assert_int_equal(dbl.wqs[q].recv_posts, 1);
+		assert_non_null(dbl.wqs[q].attr.cq->channel);
+	}
+	assert_null(qp_nth(0, 3));
+	/* 3 single-WQ tables, hash-less; one 4-entry table, Toeplitz */
+	assert_int_equal(dbl.nind, 4);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(dbl.inds[i].log_size, 0);
+		assert_ptr_equal(dbl.inds[i].wq[0], dbl.wqs[i].wq);
+		assert_int_equal(
+			qp_nth(1, i)->attr.rx_hash_conf.rx_hash_fields_mask, 0);
+	}
+	main_t = &dbl.inds[3];
+	assert_int_equal(main_t->log_size, 2);
+	for (int e = 0; e < 4; e++)
+		assert_ptr_equal(main_t->wq[e], dbl.wqs[e % 3].wq);
+	rss = qp_nth(1, 3);
+	assert_non_null(rss);
+	assert_int_equal(rss->attr.comp_mask,
+			 IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_IND_TABLE |
+				 IBV_QP_INIT_ATTR_RX_HASH);
+	assert_ptr_equal(rss->attr.rwq_ind_tbl, main_t->t);
+	assert_int_equal(rss->attr.rx_hash_conf.rx_hash_function,
+			 IBV_RX_HASH_FUNC_TOEPLITZ);
+	assert_int_equal(rss->attr.rx_hash_conf.rx_hash_key_len, 40);
+	assert_memory_equal(rss->key, key_head, 4);
+	assert_int_equal(rss->attr.rx_hash_conf.rx_hash_fields_mask, fields);
+	assert_int_equal(rss->nmod, 0); /* RSS QPs take no transitions */
+	nic_close(nic);
+}
+
+static void test_rss_unsupported_refused_with_hint(void **state)
+{
+	char err[NIC_ERR_LEN];
+	struct nic_params p = { .nqueues = 2 };
+
+	(void)state;
+	dbl_cfg.rss.rx_hash_fields_mask = IBV_RX_HASH_SRC_IPV4;
+	assert_null(nic_ibv_open("mlx5_0", &p, err));
+	assert_non_null(strstr(err, "use nqueues=1"));
+}
+
+/* ---- steering ---- */
+
+static void test_steer_local_eth_ipv4_specs_network_order(void **state)
+{
+	struct nic_steer s = { .kind = NIC_STEER_LOCAL,
+			       .local_ip = htonl(0x0a000001) };
+	struct ibv_flow_spec_eth eth;
+	struct ibv_flow_spec_ipv4 ip;
+	struct ibv_flow_attr a;
+	static const uint8_t ipb[4] = { 10, 0, 0, 1 };
+	struct dbl_flow_rec *f;
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 64, 64);
+	assert_int_equal(nic_add_steer(nic, &s), 0);
+	assert_int_equal(dbl.nflow, 1);
+	f = &dbl.flows[0];
+	assert_ptr_equal(f->qp, dbl.qps[0].qp);
+	memcpy(&a, f->buf, sizeof(a));
+	assert_int_equal(a.type, IBV_FLOW_ATTR_NORMAL);
+	assert_int_equal(a.size, sizeof(a) + sizeof(eth) + sizeof(ip));
+	assert_int_equal(f->len, a.size);
+	assert_int_equal(a.num_of_specs, 2);
+	assert_int_equal(a.priority, 1);
+	assert_int_equal(a.port, 1);
+	assert_int_equal(a.flags, 0);
+	assert_int_equal(a.comp_mask, 0);
+	memcpy(&eth, flow_spec(f, 0), sizeof(eth));
+	assert_int_equal(eth.type, IBV_FLOW_SPEC_ETH);
+	assert_int_equal(eth.size, sizeof(eth));
+	assert_memory_equal(eth.val.dst_mac, MAC0, 6);
+	assert_memory_equal(eth.mask.dst_mac, "\xff\xff\xff\xff\xff\xff", 6);
+	assert_int_equal(eth.mask.ether_type, 0);
+	memcpy(&ip, flow_spec(f, 1), sizeof(ip));
+	assert_int_equal(ip.type, IBV_FLOW_SPEC_IPV4);
+	assert_int_equal(ip.size, sizeof(ip));
+	assert_memory_equal(&ip.val.dst_ip, ipb, 4);
+	assert_int_equal(ip.mask.dst_ip, 0xffffffffu);
+	assert_int_equal(ip.mask.src_ip, 0);
+	nic_close(nic);
+}
+
+static void test_steer_local_rss_targets_rss_qp(void **state)
+{
+	struct nic_steer s = { .kind = NIC_STEER_LOCAL, .local_ip = 1 };
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 2, 32, 32);
+	assert_int_equal(nic_add_steer(nic, &s), 0);
+	assert_ptr_equal(dbl.flows[0].qp, qp_nth(1, 2)->qp);
+	nic_close(nic);
+}
+
+static void test_steer_arp_dont_trap_to_queue0(void **state)
+{
+	struct nic_steer s = { .kind = NIC_STEER_ARP };
+	struct ibv_flow_spec_eth eth;
+	struct ibv_flow_attr a;
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 4, 32, 32);
+	assert_int_equal(nic_add_steer(nic, &s), 0);
+	assert_int_equal(dbl.nflow, 2);
+	for (int i = 0; i < 2; i++) {
+		/* queue 0's single-WQ RSS QP */
+		assert_ptr_equal(dbl.flows[i].qp, qp_nth(1, 0)->qp);
+		memcpy(&a, dbl.flows[i].buf, sizeof(a));
+		assert_int_equal(a.flags, IBV_FLOW_ATTR_FLAGS_DONT_TRAP);
+		assert_int_equal(a.priority, 2);
+		assert_int_equal(a.num_of_specs, 1);
+		assert_int_equal(a.size, sizeof(a) + sizeof(eth));
+	}
+	memcpy(&eth, flow_spec(&dbl.flows[0], 0), sizeof(eth));
+	assert_memory_equal(&eth.val.ether_type, "\x08\x06", 2);
+	assert_int_equal(eth.mask.ether_type, 0xffff);
+	assert_memory_equal(eth.mask.dst_mac, "\0\0\0\0\0\0", 6);
+	memcpy(&eth, flow_spec(&dbl.flows[1], 0), sizeof(eth));
+	assert_memory_equal(eth.val.dst_mac, "\xff\xff\xff\xff\xff\xff", 6);
+	assert_memory_equal(eth.mask.dst_mac, "\xff\xff\xff\xff\xff\xff", 6);
+	assert_int_equal(eth.mask.ether_type, 0);
+	nic_close(nic);
+}
+
+static void test_steer_flow_five_tuple_higher_priority(void **state)
+{
+	struct nic_steer s = { .kind = NIC_STEER_FLOW,
+			       .queue = 2,
+			       .local_ip = htonl(0x0a000001),
+			       .remote_ip = htonl(0x0a000002),
+			       .local_port = htons(80),
+			       .remote_port = htons(40000) };
+	struct ibv_flow_spec_tcp_udp tcp;
+	struct ibv_flow_spec_ipv4 ip;
+	struct ibv_flow_attr a;
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 4, 32, 32);
+	assert_int_equal(nic_add_steer(nic, &s), 0);
+	assert_ptr_equal(dbl.flows[0].qp, qp_nth(1, 2)->qp);
+	memcpy(&a, dbl.flows[0].buf, sizeof(a));
+	assert_int_equal(a.num_of_specs, 3);
+	assert_int_equal(a.priority, 0);
+	assert_int_equal(a.size, sizeof(a) + sizeof(struct ibv_flow_spec_eth) +
+					 sizeof(ip) + sizeof(tcp));
+	memcpy(&ip, flow_spec(&dbl.flows[0], 1), sizeof(ip));
+	assert_memory_equal(&ip.val.src_ip, "\x0a\0\0\x02", 4);
+	assert_memory_equal(&ip.val.dst_ip, "\x0a\0\0\x01", 4);
+	assert_int_equal(ip.mask.src_ip, 0xffffffffu);
+	memcpy(&tcp, flow_spec(&dbl.flows[0], 2), sizeof(tcp));
+	assert_int_equal(tcp.type, IBV_FLOW_SPEC_TCP);
+	assert_int_equal(tcp.size, sizeof(tcp));
+	assert_memory_equal(&tcp.val.dst_port, "\x00\x50", 2);
+	assert_memory_equal(&tcp.val.src_port, "\x9c\x40", 2);
+	assert_int_equal(tcp.mask.dst_port, 0xffff);
+	assert_int_equal(tcp.mask.src_port, 0xffff);
+	s.queue = 4;
+	assert_int_equal(nic_add_steer(nic, &s), -EINVAL);
+	nic_close(nic);
+}
+
+static void test_steer_create_flow_failure_returns_errno(void **state)
+{
+	struct nic_steer s = { .kind = NIC_STEER_ARP };
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 32, 32);
+	dbl_fail_nth(DBL_CREATE_FLOW, 2, ENOSPC);
+	assert_int_equal(nic_add_steer(nic, &s), -ENOSPC);
+	assert_int_equal(dbl.live[DBL_O_FLOW], 1);
+	nic_close(nic);
+}
+
+/* ---- TX ---- */
+
+static uint8_t hdr54[54];
+
+static void test_tx_small_frame_inline_with_csum(void **state)
+{
+	static char pay[10] = "0123456789";
+	struct dbl_send_rec *s;
+	struct nic_tx t;
+	struct nic *nic;
+	uint32_t key;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 64, 64);
+	assert_int_equal(nic_reg_mem(nic, pay, sizeof(pay), &key), 0);
+	memset(hdr54, 0xab, sizeof(hdr54));
+	t = frame(hdr54, 54, 7);
+	t.flags = NIC_TX_CSUM;
+	t.nseg = 1;
+	t.seg[0] = (struct nic_seg){ pay, 10, key };
+	assert_int_equal(nic_tx_burst(nic, 0, &t, 1), 1);
+	s = &dbl.sends[0];
+	assert_int_equal(s->opcode, IBV_WR_SEND);
+	assert_true(s->flags & IBV_SEND_INLINE);
+	assert_true(s->flags & IBV_SEND_IP_CSUM);
+	assert_int_equal(s->num_sge, 2);
+	assert_int_equal(s->len, 64);
+	assert_memory_equal(s->data, hdr54, 54);
+	assert_memory_equal(s->data + 54, pay, 10);
+	assert_int_equal(dbl.reg_access[2], 0); /* reg_mem is TX-only */
+	nic_close(nic);
+}
+
+static void test_tx_large_frame_header_slot_and_lkeys(void **state)
+{
+	static uint8_t pay[3000];
+	struct dbl_send_rec *s;
+	struct nic_tx t;
+	struct nic *nic;
+	uint32_t key;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 64, 64);
+	for (size_t i = 0; i < sizeof(pay); i++)
+		pay[i] = (uint8_t)i;
+	assert_int_equal(nic_reg_mem(nic, pay, sizeof(pay), &key), 0);
+	memset(hdr54, 0x5a, sizeof(hdr54));
+	t = frame(hdr54, 54, 1);
+	t.nseg = 2; /* a ring wrap: two pieces */
+	t.seg[0] = (struct nic_seg){ pay + 2000, 1000, key };
+	t.seg[1] = (struct nic_seg){ pay, 400, key };
+	assert_int_equal(nic_tx_burst(nic, 0, &t, 1), 1);
+	memset(hdr54, 0, sizeof(hdr54)); /* the backend copied it */
+	s = &dbl.sends[0];
+	assert_false(s->flags & IBV_SEND_INLINE);
+	assert_false(s->flags & IBV_SEND_IP_CSUM);
+	assert_int_equal(s->num_sge, 3);
+	assert_ptr_not_equal((void *)(uintptr_t)s->sge[0].addr, hdr54);
+	assert_int_equal(s->sge[0].length, 54);
+	assert_int_equal(((uint8_t *)(uintptr_t)s->sge[0].addr)[0], 0x5a);
+	assert_int_equal(s->sge[1].addr, (uintptr_t)(pay + 2000));
+	assert_int_equal(s->sge[1].length, 1000);
+	assert_int_equal(s->sge[1].lkey, key);
+	assert_int_equal(s->sge[2].addr, (uintptr_t)pay);
+	assert_int_equal(s->sge[2].lkey, key);
+	assert_int_equal(s->len, 1454);
+	nic_close(nic);
+}
+
+static void test_tx_unregistered_small_payload_copied_to_slot(void **state)
+{
+	static uint8_t pay[150], big[400];
+	struct dbl_send_rec *s;
+	struct nic_tx t;
+	struct nic *nic;
+
+	(void)state;
+	dbl_cfg.max_inline = 64; /* force the slot path */
+	nic = open_nic("mlx5_0", 1, 64, 64);
+	memset(pay, 0x33, sizeof(pay));
+	t = frame(hdr54, 54, 1);
+	t.nseg = 1;
+	t.seg[0] = (struct nic_seg){ pay, sizeof(pay), 0 };
+	assert_int_equal(nic_tx_burst(nic, 0, &t, 1), 1);
+	s = &dbl.sends[0];
+	assert_int_equal(s->num_sge, 1);
+	assert_int_equal(s->sge[0].length, 54 + 150);
+	assert_memory_equal(s->data + 54, pay, 150);
+	/* too big to copy and not registered: refused, short count */
+	t.seg[0] = (struct nic_seg){ big, sizeof(big), 0 };
+	assert_int_equal(nic_tx_burst(nic, 0, &t, 1), 0);
+	nic_close(nic);
+}
+
+static void test_tx_no_csum_offload_no_flag(void **state)
+{
+	struct nic_link_info li;
+	struct nic_tx t;
+	struct nic *nic;
+
+	(void)state;
+	dbl_cfg.device_cap_flags = IBV_DEVICE_MANAGED_FLOW_STEERING;
+	dbl_cfg.raw_packet_caps = 0;
+	nic = open_nic("mlx5_0", 1, 64, 64);
+	nic_link_info(nic, &li);
+	assert_int_equal(li.offloads, 0); /* no csum: no TSO either */
+	t = frame(hdr54, 54, 1);
+	t.flags = NIC_TX_CSUM;
+	assert_int_equal(nic_tx_burst(nic, 0, &t, 1), 1);
+	assert_false(dbl.sends[0].flags & IBV_SEND_IP_CSUM);
+	nic_close(nic);
+}
+
+static void test_tx_tso_header_mss_payload_only_sges(void **state)
+{
+	static uint8_t pay[20000], hdr66[66];
+	struct dbl_send_rec *s;
+	struct nic_tx t;
+	struct nic *nic;
+	uint32_t key;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 64, 64);
+	assert_int_equal(nic_reg_mem(nic, pay, sizeof(pay), &key), 0);
+	for (int i = 0; i < 66; i++)
+		hdr66[i] = (uint8_t)(i + 1);
+	t = frame(hdr66, 66, 9);
+	t.flags = NIC_TX_TSO | NIC_TX_CSUM;
+	t.mss = 1448;
+	t.nseg = 1;
+	t.seg[0] = (struct nic_seg){ pay, sizeof(pay), key };
+	assert_int_equal(nic_tx_burst(nic, 0, &t, 1), 1);
+	s = &dbl.sends[0];
+	assert_int_equal(s->opcode, IBV_WR_TSO);
+	assert_int_equal(s->hdr_sz, 66);
+	assert_int_equal(s->mss, 1448);
+	assert_memory_equal(s->tso_hdr, hdr66, 66);
+	assert_true(s->flags & IBV_SEND_IP_CSUM);
+	assert_false(s->flags & IBV_SEND_INLINE);
+	assert_int_equal(s->num_sge, 1);
+	assert_int_equal(s->sge[0].addr, (uintptr_t)pay);
+	assert_int_equal(s->sge[0].length, 20000);
+	assert_int_equal(s->sge[0].lkey, key);
+	nic_close(nic);
+}
+
+static void test_tx_signal_every_nth_and_last_of_burst(void **state)
+{
+	struct nic_tx t[40];
+	struct ibv_qp *qp;
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 64, 64); /* sig_every = 16 */
+	qp = dbl.qps[0].qp;
+	for (int i = 0; i < 40; i++)
+		t[i] = frame(hdr54, 54, (uint64_t)i);
+	assert_int_equal(nic_tx_burst(nic, 0, t, 40), 40);
+	assert_int_equal(dbl.nsend, 40);
+	for (int i = 0; i < 40; i++) {
+		int sig = !!(dbl.sends[i].flags & IBV_SEND_SIGNALED);
+
+		assert_int_equal(sig, i == 15 || i == 31 || i == 39);
+		assert_int_equal(dbl.sends[i].wr_id, i);
+	}
+	/* one doorbell per chunk of IBV_TX_CHUNK (32) WRs */
+	assert_int_equal(dbl.sends[31].post, 0);
+	assert_int_equal(dbl.sends[32].post, 1);
+	assert_int_equal(nic_tx_burst(nic, 0, t, 1), 1);
+	assert_true(dbl.sends[40].flags & IBV_SEND_SIGNALED);
+	assert_int_equal(nsig(qp), 4);
+	dbl_tx_complete_all(qp);
+	nic_close(nic);
+}
+
+static void test_tx_completions_in_order_after_covering_cqe(void **state)
+{
+	uint64_t c[64];
+	struct nic_tx t[40];
+	struct ibv_qp *qp;
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 64, 64);
+	qp = dbl.qps[0].qp;
+	for (int i = 0; i < 40; i++)
+		t[i] = frame(hdr54, 54, 100 + (uint64_t)i);
+	assert_int_equal(nic_tx_burst(nic, 0, t, 40), 40);
+	assert_int_equal(nic_tx_completions(nic, 0, c, 64), 0);
+	/* CQE for WR 15 completes WRs 0..15 */
+	assert_int_equal(dbl_tx_complete(qp, 15, IBV_WC_SUCCESS), 0);
+	assert_int_equal(nic_tx_completions(nic, 0, c, 5), 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(c[i], 100 + i);
+	assert_int_equal(nic_tx_completions(nic, 0, c, 64), 11);
+	for (int i = 0; i < 11; i++)
+		assert_int_equal(c[i], 105 + i);
+	assert_int_equal(nic_tx_completions(nic, 0, c, 64), 0);
+	/* an error status still releases (the NIC no longer reads them) */
+	assert_int_equal(dbl_tx_complete(qp, 39, IBV_WC_GENERAL_ERR), 0);
+	assert_int_equal(nic_tx_completions(nic, 0, c, 64), 24);
+	for (int i = 0; i < 24; i++)
+		assert_int_equal(c[i], 116 + i);
+	assert_int_equal(nic_tx_completions(nic, 0, c, 64), 0);
+	nic_close(nic);
+}
+
+static void test_tx_sq_full_short_count_then_resumes(void **state)
+{
+	uint64_t c[32];
+	struct nic_tx t[20];
+	struct ibv_qp *qp;
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 16, 16); /* sig_every = 4 */
+	qp = dbl.qps[0].qp;
+	for (int i = 0; i < 20; i++)
+		t[i] = frame(hdr54, 54, (uint64_t)i);
+	assert_int_equal(nic_tx_burst(nic, 0, t, 20), 16);
+	assert_true(dbl.sends[15].flags & IBV_SEND_SIGNALED);
+	assert_int_equal(nic_tx_burst(nic, 0, t, 20), 0);
+	assert_int_equal(dbl_sq_outstanding(qp), 16);
+	/* completed but not yet reaped: slots stay taken */
+	dbl_tx_complete_all(qp);
+	assert_int_equal(nic_tx_burst(nic, 0, t, 1), 0);
+	assert_int_equal(nic_tx_completions(nic, 0, c, 32), 16);
+	assert_int_equal(nic_tx_burst(nic, 0, t + 16, 4), 4);
+	assert_int_equal(dbl.sends[16].wr_id, 16);
+	dbl_tx_complete_all(qp);
+	assert_int_equal(nic_tx_completions(nic, 0, c, 32), 4);
+	assert_int_equal(c[0], 16);
+	nic_close(nic);
+}
+
+static void test_tx_post_failure_short_count_prefix(void **state)
+{
+	uint64_t c[16];
+	struct nic_tx t[6];
+	struct ibv_qp *qp;
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 64, 64);
+	qp = dbl.qps[0].qp;
+	for (int i = 0; i < 6; i++)
+		t[i] = frame(hdr54, 54, (uint64_t)i);
+	dbl.fail_wr_index = 3;
+	dbl_fail_nth(DBL_POST_SEND, 1, ENOMEM);
+	assert_int_equal(nic_tx_burst(nic, 0, t, 6), 3);
+	dbl.fail_wr_index = 0;
+	/* the next burst continues the WR numbering and covers the tail */
+	assert_int_equal(nic_tx_burst(nic, 0, t + 3, 3), 3);
+	assert_int_equal(dbl.sends[3].wr_id, 3);
+	dbl_tx_complete_all(qp);
+	assert_int_equal(nic_tx_completions(nic, 0, c, 16), 6);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(c[i], i);
+	nic_close(nic);
+}
+
+static void test_tx_rss_queue_uses_its_own_qp(void **state)
+{
+	struct nic_tx t = frame(hdr54, 54, 1);
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 2, 32, 32);
+	assert_int_equal(nic_tx_burst(nic, 1, &t, 1), 1);
+	assert_ptr_equal(dbl.sends[0].qp, qp_nth(0, 1)->qp);
+	nic_close(nic);
+}
+
+/* ---- RX ---- */
+
+static void test_rx_frames_then_refill_in_one_batch(void **state)
+{
+	struct nic_rx rx[8];
+	uint8_t f[100];
+	struct dbl_qp_rec *r;
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 16, 16);
+	r = &dbl.qps[0];
+	for (int i = 0; i < 5; i++) {
+		memset(f, i + 1, sizeof(f));
+		assert_int_equal(dbl_rx_frame(r->qp, f, 60 + (uint32_t)i, 0,
+					      IBV_WC_SUCCESS),
+				 0);
+	}
+	assert_int_equal(nic_rx_burst(nic, 0, rx, 8), 5);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(rx[i].len, 60 + i);
+		assert_int_equal(rx[i].data[0], i + 1);
+		assert_int_equal(rx[i].gso_size, 0);
+	}
+	/* frames still the caller's: nothing reposted yet */
+	assert_int_equal(dbl_rq_posted(r->qp), 11);
+	assert_int_equal(r->recv_posts, 1);
+	assert_int_equal(nic_rx_burst(nic, 0, rx, 8), 0);
+	assert_int_equal(dbl_rq_posted(r->qp), 16);
+	assert_int_equal(r->recv_posts, 2);
+	for (int i = dbl.nrecv - 5; i < dbl.nrecv; i++)
+		assert_int_equal(dbl.recvs[i].post, 1);
+	assert_int_equal(nic_rx_burst(nic, 0, rx, 8), 0);
+	assert_int_equal(r->recv_posts, 2); /* nothing held, no post */
+	nic_close(nic);
+}
+
+static void test_rx_burst_limit_keeps_rest_queued(void **state)
+{
+	struct nic_rx rx[4];
+	uint8_t f[64] = { 0 };
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 64, 16);
+	for (int i = 0; i < 40; i++)
+		dbl_rx_frame(dbl.qps[0].qp, f, 64, 0, IBV_WC_SUCCESS);
+	assert_int_equal(nic_rx_burst(nic, 0, rx, 4), 4);
+	for (int left = 36; left > 0; left -= 4)
+		assert_int_equal(nic_rx_burst(nic, 0, rx, 4), 4);
+	assert_int_equal(nic_rx_burst(nic, 0, rx, 4), 0);
+	assert_int_equal(dbl_rq_posted(dbl.qps[0].qp), 64);
+	nic_close(nic);
+}
+
+static void test_rx_csum_ok_flag_maps_to_status(void **state)
+{
+	struct nic_rx rx[4];
+	uint8_t f[64] = { 0 };
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 16, 16);
+	dbl_rx_frame(dbl.qps[0].qp, f, 64, IBV_WC_IP_CSUM_OK, IBV_WC_SUCCESS);
+	dbl_rx_frame(dbl.qps[0].qp, f, 64, 0, IBV_WC_SUCCESS);
+	assert_int_equal(nic_rx_burst(nic, 0, rx, 4), 2);
+	assert_int_equal(rx[0].csum, NIC_CSUM_OK);
+	assert_int_equal(rx[1].csum, NIC_CSUM_UNKNOWN);
+	nic_close(nic);
+}
+
+static void test_rx_csum_flag_ignored_without_offload(void **state)
+{
+	struct nic_rx rx[4];
+	uint8_t f[64] = { 0 };
+	struct nic *nic;
+
+	(void)state;
+	dbl_cfg.device_cap_flags = IBV_DEVICE_MANAGED_FLOW_STEERING;
+	dbl_cfg.raw_packet_caps = 0;
+	nic = open_nic("mlx5_0", 1, 16, 16);
+	dbl_rx_frame(dbl.qps[0].qp, f, 64, IBV_WC_IP_CSUM_OK, IBV_WC_SUCCESS);
+	assert_int_equal(nic_rx_burst(nic, 0, rx, 4), 1);
+	assert_int_equal(rx[0].csum, NIC_CSUM_UNKNOWN);
+	nic_close(nic);
+}
+
+static void test_rx_error_cqe_not_returned_buffer_reposted(void **state)
+{
+	static uint8_t f[4000];
+	struct nic_rx rx[4];
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 16, 16);
+	/* larger than the buffer: IBV_WC_LOC_LEN_ERR */
+	dbl_rx_frame(dbl.qps[0].qp, f, sizeof(f), 0, IBV_WC_SUCCESS);
+	dbl_rx_frame(dbl.qps[0].qp, f, 100, 0, IBV_WC_SUCCESS);
+	assert_int_equal(nic_rx_burst(nic, 0, rx, 4), 1);
+	assert_int_equal(rx[0].len, 100);
+	assert_int_equal(nic_rx_burst(nic, 0, rx, 4), 0);
+	assert_int_equal(dbl_rq_posted(dbl.qps[0].qp), 16);
+	nic_close(nic);
+}
+
+static void test_rx_rss_queue_reads_its_wq(void **state)
+{
+	struct nic_rx rx[4];
+	uint8_t f[64] = { 7 };
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 2, 16, 16);
+	dbl_rx_frame(dbl.wqs[1].wq, f, 64, 0, IBV_WC_SUCCESS);
+	assert_int_equal(nic_rx_burst(nic, 0, rx, 4), 0);
+	assert_int_equal(nic_rx_burst(nic, 1, rx, 4), 1);
+	assert_int_equal(rx[0].data[0], 7);
+	assert_int_equal(nic_rx_burst(nic, 1, rx, 4), 0);
+	assert_int_equal(dbl_rq_posted(dbl.wqs[1].wq), 16);
+	assert_int_equal(dbl.wqs[1].recv_posts, 2);
+	nic_close(nic);
+}
+
+/* ---- arm / fd ---- */
+
+static void test_arm_idle_then_event_wakes_fd(void **state)
+{
+	struct pollfd pfd;
+	struct nic_rx rx[4];
+	uint8_t f[64] = { 0 };
+	struct nic *nic;
+	int fd;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 16, 16);
+	fd = nic_fd(nic, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(nic_arm(nic, 0), 0);
+	assert_int_equal(dbl.calls[DBL_REQ_NOTIFY_CQ], 1);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	dbl_rx_frame(dbl.qps[0].qp, f, 64, 0, IBV_WC_SUCCESS);
+	assert_int_equal(poll(&pfd, 1, 0), 1);
+	assert_int_equal(nic_rx_burst(nic, 0, rx, 4), 1);
+	/* re-arming acks the event (else ibv_destroy_cq would hang) */
+	assert_int_equal(nic_arm(nic, 0), 0);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	nic_close(nic);
+}
+
+static void test_arm_pending_completion_eagain_frame_kept(void **state)
+{
+	struct nic_rx rx[4];
+	uint8_t f[64] = { 0x42 };
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 16, 16);
+	dbl_rx_frame(dbl.qps[0].qp, f, 64, 0, IBV_WC_SUCCESS);
+	assert_int_equal(nic_arm(nic, 0), -EAGAIN);
+	assert_int_equal(nic_arm(nic, 0), -EAGAIN);
+	assert_int_equal(nic_rx_burst(nic, 0, rx, 4), 1);
+	assert_int_equal(rx[0].data[0], 0x42);
+	assert_int_equal(nic_arm(nic, 0), 0);
+	nic_close(nic);
+}
+
+static void test_arm_close_with_unfetched_event_no_hang(void **state)
+{
+	uint8_t f[64] = { 0 };
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 16, 16);
+	assert_int_equal(nic_arm(nic, 0), 0);
+	dbl_rx_frame(dbl.qps[0].qp, f, 64, 0, IBV_WC_SUCCESS);
+	nic_close(nic); /* teardown: no unacked-event misuse */
+}
+
+/* ---- memory registration ---- */
+
+static void test_reg_mem_dereg_and_close_releases_rest(void **state)
+{
+	static uint8_t a[4096], b[4096];
+	uint32_t ka, kb;
+	struct nic *nic;
+
+	(void)state;
+	nic = open_nic("mlx5_0", 1, 16, 16);
+	assert_int_equal(nic_reg_mem(nic, a, sizeof(a), &ka), 0);
+	assert_int_equal(nic_reg_mem(nic, b, sizeof(b), &kb), 0);
+	assert_int_not_equal(ka, kb);
+	assert_int_equal(nic_dereg_mem(nic, ka), 0);
+	assert_int_equal(nic_dereg_mem(nic, ka), -ENOENT);
+	dbl_fail_nth(DBL_REG_MR, 1, ENOMEM);
+	assert_int_equal(nic_reg_mem(nic, a, sizeof(a), &ka), -ENOMEM);
+	nic_close(nic); /* b is deregistered by close */
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_open_no_devices_enosys_error_line),
+		T(test_open_zero_devices_error_line),
+		T(test_open_unknown_name_names_both_routes),
+		T(test_open_rdma_name_link_info_from_sysfs),
+		T(test_open_netdev_name_maps_device_and_port),
+		T(test_open_netdev_without_sysfs_uses_rdmacm),
+		T(test_open_port_not_ethernet_refused),
+		T(test_open_port_down_refused),
+		T(test_open_no_flow_steering_refused),
+		T(test_open_create_qp_eperm_hints_cap_net_raw),
+		T(test_open_fail_each_call_one_queue_unwinds),
+		T(test_open_fail_each_call_rss_unwinds),
+		T(test_qp_raw_attrs_and_states_in_order),
+		T(test_qp_no_tso_caps_plain_create),
+		T(test_rss_config_hash_key_and_tables),
+		T(test_rss_unsupported_refused_with_hint),
+		T(test_steer_local_eth_ipv4_specs_network_order),
+		T(test_steer_local_rss_targets_rss_qp),
+		T(test_steer_arp_dont_trap_to_queue0),
+		T(test_steer_flow_five_tuple_higher_priority),
+		T(test_steer_create_flow_failure_returns_errno),
+		T(test_tx_small_frame_inline_with_csum),
+		T(test_tx_large_frame_header_slot_and_lkeys),
+		T(test_tx_unregistered_small_payload_copied_to_slot),
+		T(test_tx_no_csum_offload_no_flag),
+		T(test_tx_tso_header_mss_payload_only_sges),
+		T(test_tx_signal_every_nth_and_last_of_burst),
+		T(test_tx_completions_in_order_after_covering_cqe),
+		T(test_tx_sq_full_short_count_then_resumes),
+		T(test_tx_post_failure_short_count_prefix),
+		T(test_tx_rss_queue_uses_its_own_qp),
+		T(test_rx_frames_then_refill_in_one_batch),
+		T(test_rx_burst_limit_keeps_rest_queued),
+		T(test_rx_csum_ok_flag_maps_to_status),
+		T(test_rx_csum_flag_ignored_without_offload),
+		T(test_rx_error_cqe_not_returned_buffer_reposted),
+		T(test_rx_rss_queue_reads_its_wq),
+		T(test_arm_idle_then_event_wakes_fd),
+		T(test_arm_pending_completion_eagain_frame_kept),
+		T(test_arm_close_with_unfetched_event_no_hang),
+		T(test_reg_mem_dereg_and_close_releases_rest),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

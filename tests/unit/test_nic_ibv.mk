@@ -1,0 +1,4 @@
+# test_nic_ibv.mk - the ibv backend against the libibverbs/librdmacm double:
+# link tests/unit/ibv_double.c instead of -libverbs -lrdmacm (libnuma real).
+test_nic_ibv_EXTRA := tests/unit/ibv_double.c
+test_nic_ibv_LIBS := -lnuma -lpthread

@@ -1,0 +1,1 @@
+test_tcp_in_EXTRA := tests/unit/tcp_test_util.c

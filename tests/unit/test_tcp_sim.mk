@@ -1,0 +1,1 @@
+test_tcp_sim_EXTRA :=
