@@ -2,7 +2,10 @@
  * blast.c - example: one-way bulk transfer with a SHA-256 of the stream
  *
  *   blast send --ip A --port P --bytes N
- *   blast recv --port P
+ *   blast recv --port P [--pause-after BYTES --pause-ms MS]
+ *
+ * --pause-after makes the receiver stop reading for MS milliseconds once
+ * BYTES arrived (the sender must stop on the closed window and resume).
  *
  * The sender writes N bytes of a fixed pattern (byte i of the stream is
  * i mod 251), sends FIN, and prints once the FIN is acknowledged:
@@ -35,6 +38,7 @@ static struct sha256 hash;
 static uint8_t pat[PATTERN_LEN + PATTERN_MOD];
 static uint64_t total, want, t0;
 static int done, is_send;
+static uint64_t pause_after, pause_ms;
 
 static uint64_t now_ns(void)
 {
@@ -141,6 +145,14 @@ static void handle(const struct flextcp_event *ev)
 		sha256_update(&hash, ev->ev.conn_received.buf,
 			      ev->ev.conn_received.len);
 		total += ev->ev.conn_received.len;
+		if (pause_after && total >= pause_after) {
+			struct timespec ts = { (time_t)(pause_ms / 1000),
+					       (long)(pause_ms % 1000) *
+						       1000000 };
+
+			pause_after = 0; /* once: hold the window shut */
+			nanosleep(&ts, NULL);
+		}
 		if (flextcp_connection_rx_done(&ctx, &conn,
 					       ev->ev.conn_received.len) != 0)
 			fail("rx_done failed", 0);
@@ -188,6 +200,8 @@ int main(int argc, char **argv)
 		{ "ip", required_argument, NULL, 'i' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "bytes", required_argument, NULL, 'b' },
+		{ "pause-after", required_argument, NULL, 'a' },
+		{ "pause-ms", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct flextcp_event evs[EV_BATCH];
@@ -218,6 +232,14 @@ int main(int argc, char **argv)
 						   "bad bytes");
 			have_bytes = 1;
 			break;
+		case 'a':
+			pause_after = (uint64_t)parse_num(optarg, 1, 1LL << 50,
+							  "bad pause-after");
+			break;
+		case 'm':
+			pause_ms = (uint64_t)parse_num(optarg, 0, 600000,
+						       "bad pause-ms");
+			break;
 		default:
 			usage("bad argument", argv[optind - 1]);
 		}
@@ -227,7 +249,9 @@ int main(int argc, char **argv)
 	if (is_send && (!have_ip || !have_bytes))
 		usage("send needs --ip and --bytes", NULL);
 	if (!is_send && (have_ip || have_bytes))
-		usage("recv takes only --port", NULL);
+		usage("recv takes only --port and --pause-*", NULL);
+	if (is_send && pause_after)
+		usage("--pause-after is for recv", NULL);
 
 	for (size_t i = 0; i < sizeof(pat); i++)
 		pat[i] = (uint8_t)(i % PATTERN_MOD);

@@ -173,6 +173,22 @@ def reset(a):
     return 0
 
 
+def tcpinfo(a):
+    """connect, echo a little, check tcpi_options: TS, SACK, WSCALE (ECN)."""
+    s = socket.create_connection((a.ip, a.port), timeout=5)
+    s.sendall(b"hello")
+    s.recv(5)
+    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    s.close()
+    opts, ws = info[5], info[6]
+    names = [n for bit, n in ((1, "ts"), (2, "sack"), (4, "wscale"),
+                              (8, "ecn")) if opts & bit]
+    print(f"tcpinfo: options {' '.join(names)} snd_wscale {ws & 15} "
+          f"rcv_wscale {ws >> 4}")
+    need = 1 | 2 | 4 | (8 if a.ecn else 0)
+    return 0 if opts & need == need else 1
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -197,13 +213,17 @@ def main():
     c.add_argument("--ready")
     c.add_argument("--pause-after", type=int, default=0)
     c.add_argument("--pause", type=float, default=0)
+    c = sub.add_parser("tcpinfo")
+    c.add_argument("--ip", required=True)
+    c.add_argument("--port", type=int, required=True)
+    c.add_argument("--ecn", action="store_true")
     for name in ("refused", "reset"):
         c = sub.add_parser(name)
         c.add_argument("--ip", required=True)
         c.add_argument("--port", type=int, required=True)
     a = p.parse_args()
     fn = {"echo-clients": echo_clients, "echo-cycles": echo_cycles,
-          "source": source, "sink": sink, "refused": refused,
+          "source": source, "sink": sink, "tcpinfo": tcpinfo, "refused": refused,
           "reset": reset}[a.cmd]
     sys.exit(fn(a))
 
