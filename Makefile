@@ -111,6 +111,22 @@ demo: deps
 	@$(MAKE) --no-print-directory -j2 all
 	@bash ci/demo.sh
 
+bench: deps
+	@$(MAKE) --no-print-directory -j2 all
+	@bash tests/bench/run.sh
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include/tas $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BUILD)/tas $(BUILD)/tasctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(wildcard $(BUILD)/libtas*.so) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(wildcard include/tas_*.h) $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/tas/*.h $(DESTDIR)$(PREFIX)/include/tas/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' ci/libtas.pc.in \
+		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/libtas.pc
+
 fuzz: deps
 	@$(MAKE) --no-print-directory -j2 BUILD=build/fuzz CC=clang FUZZ=1 \
 		fuzz-bins

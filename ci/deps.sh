@@ -13,6 +13,14 @@ PKGS=(
 	valgrind
 )
 
+# Suites add their own lists (one Debian package per line).
+for f in "$(dirname "$0")"/deps-*.txt "$(dirname "$0")"/../tests/bench/deps.txt; do
+	[ -f "$f" ] || continue
+	while read -r p; do
+		case "$p" in '' | '#'*) ;; *) PKGS+=("$p") ;; esac
+	done <"$f"
+done
+
 missing=()
 for p in "${PKGS[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

@@ -24,92 +24,7 @@
 #include <unistd.h>
 
 #include "tcp/csum.h"
-#include "tcp/fastpath.h"
-#include "tcp/flow.h"
-
-#define RX_BURST 32
-#define TXQ_MAX 64
-#define MAX_CTX 256
-#define MAX_LISTENERS 64
-#define CMD_RING 256
-#define FRAME_RING 64
-#define EXC_RING 256
-#define NOTE_RING 256
-#define APP_CMD_BURST 64
-
-struct fp_ctx {
-	bool used;
-	bool dead; /* queue indices went bad: ignored from now on */
-	bool kick; /* events posted this poll */
-	uint16_t ctx_id;
-	uint32_t app_id;
-	struct fp_app *app;
-	uint8_t *seg_base;
-	uint64_t seg_size;
-	uint32_t mem_key;
-	struct tas_seg_hdr *seg_hdr;
-	struct tas_ctx_shm *shm;
-	struct tas_ring atx; /* app -> core, we consume */
-	struct tas_ring arx; /* core -> app, we produce */
-	int evfd;
-};
-
-struct fp_listener {
-	bool used;
-	uint16_t port;
-	int ctx;
-	struct fp_app *app;
-	uint32_t app_id;
-	uint64_t user;
-	uint32_t backlog;
-	uint32_t pending; /* SYN_RCVD flows */
-};
-
-struct fp_core {
-	/* --- read-mostly --- */
-	unsigned id;
-	unsigned queue;
-	struct nic *nic;
-	const struct fp_shared *sh;
-	uint32_t offloads;
-	int nic_fd;
-	int doorbell; /* eventfd: apps and the control thread wake us */
-	int ctrl_fd;  /* eventfd: we wake the control thread */
-	int epfd;
-	pthread_t thread;
-	bool started;
-	_Atomic bool stop;
-
-	/* --- flows and app state (core-private) --- */
-	struct flow_table ft;
-	struct fp_ctx ctx[MAX_CTX];
-	struct fp_listener lst[MAX_LISTENERS];
-	unsigned lst_rr;
-	uint32_t *dirty; /* flows needing tcp_output */
-	uint32_t ndirty;
-	uint32_t *notify; /* flows with undelivered events */
-	uint32_t nnotify;
-	uint64_t timer_next;
-	bool kick_ctrl;
-	bool frame_pending; /* a frame_in slot is still referenced by txq */
-	uint32_t frame_key;
-	uint64_t idle_since;
-
-	/* --- TX batch --- */
-	struct nic_tx txq[TXQ_MAX];
-	uint8_t txhdr[TXQ_MAX][NIC_HDR_MAX];
-	unsigned ntx;
-	uint16_t ip_id;
-
-	/* --- rings with the control thread (private memory) --- */
-	struct tas_ring cmd_in, frame_in, exc_out, note_out;
-	void *ring_mem[4];
-
-	_Alignas(64) _Atomic uint64_t stats[ST__NR];
-};
-
-_Static_assert(offsetof(struct fp_core, stats) % 64 == 0,
-	       "stats on their own cache lines");
+#include "tcp/fp_int.h"
 
 static const char *const stat_names[ST__FIXED_NR] = {
 	[ST_RX_FRAMES] = "rx_frames",
@@ -157,41 +72,12 @@ const char *fp_stat_name(unsigned i)
 	return "?";
 }
 
-static inline void stat_add(struct fp_core *c, unsigned s, uint64_t n)
-{
-	/* single writer: relaxed load + store, no locked instruction */
-	uint64_t v = atomic_load_explicit(&c->stats[s], memory_order_relaxed);
-
-	atomic_store_explicit(&c->stats[s], v + n, memory_order_relaxed);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void efd_kick(int fd)
-{
-	uint64_t one = 1;
-	ssize_t r = write(fd, &one, sizeof(one));
-
-	(void)r; /* EAGAIN: counter saturated, a wakeup is pending anyway */
-}
-
-static void efd_drain(int fd)
-{
-	uint64_t v;
-	ssize_t r = read(fd, &v, sizeof(v));
-
-	(void)r;
-}
-
 /* ---- TX ---- */
 
-static void tx_flush(struct fp_core *c)
+/**
+ * fp_tx_flush - post the batched frames; keep what the NIC refused
+ */
+void fp_tx_flush(struct fp_core *c)
 {
 	unsigned sent;
 
@@ -214,10 +100,13 @@ static void tx_flush(struct fp_core *c)
 		;
 }
 
-static struct nic_tx *tx_slot(struct fp_core *c)
+/**
+ * fp_tx_slot - next free TX descriptor (flushing when full), NULL if none
+ */
+struct nic_tx *fp_tx_slot(struct fp_core *c)
 {
 	if (c->ntx == TXQ_MAX)
-		tx_flush(c);
+		fp_tx_flush(c);
 	if (c->ntx == TXQ_MAX)
 		return NULL;
 	struct nic_tx *t = &c->txq[c->ntx];
@@ -252,11 +141,14 @@ static uint32_t ring_csum(const uint8_t *base, uint32_t size, uint32_t off,
 
 /* Frame one segment: Ethernet + IPv4 + TCP headers in core memory, payload
  * straight from the send ring (zero copy). */
-static void emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
-		 struct tcp_seg_out *s, const struct flow *f,
-		 const struct fp_ctx *x)
+/**
+ * fp_emit - frame one segment; payload is pointed at in the send ring
+ */
+void fp_emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
+	     struct tcp_seg_out *s, const struct flow *f,
+	     const struct fp_ctx *x)
 {
-	struct nic_tx *t = tx_slot(c);
+	struct nic_tx *t = fp_tx_slot(c);
 	struct eth_hdr eh;
 	struct ipv4_hdr ih;
 	uint8_t *p;
@@ -311,154 +203,18 @@ static void emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
 		stat_add(c, ST_RST_SENT, 1);
 }
 
-/* ---- events to apps ---- */
-
-static void mark_dirty(struct fp_core *c, struct flow *f)
-{
-	if (!f->dirty) {
-		f->dirty = true;
-		c->dirty[c->ndirty++] = flow_index(&c->ft, f);
-	}
-}
-
-static void mark_notify(struct fp_core *c, struct flow *f)
-{
-	if (!f->notify) {
-		f->notify = true;
-		c->notify[c->nnotify++] = flow_index(&c->ft, f);
-	}
-}
-
-static void ev_fill_conn(struct fp_core *c, struct flow *f, struct tas_ev *e)
-{
-	e->local_ip = ntohl(f->tc.local_ip);
-	e->remote_ip = ntohl(f->tc.remote_ip);
-	e->local_port = f->tc.local_port;
-	e->remote_port = f->tc.remote_port;
-	e->rx_off = f->rx_off;
-	e->tx_off = f->tx_off;
-	e->rx_size = f->tc.rx_size;
-	e->tx_size = f->tc.tx_size;
-	(void)c;
-}
-
-static bool ev_post(struct fp_core *c, struct fp_ctx *x, const struct tas_ev *e)
-{
-	if (tas_ring_enqueue_burst(&x->arx, e, 1) != 1) {
-		stat_add(c, ST_EV_DEFERRED, 1);
-		return false;
-	}
-	x->kick = true;
-	return true;
-}
-
-static void flow_release(struct fp_core *c, struct flow *f)
-{
-	if (f->buf_slot != UINT32_MAX && f->app)
-		c->sh->pool.free(f->app, f->buf_slot);
-	f->buf_slot = UINT32_MAX;
-	if (!f->passive && f->tc.local_port) {
-		struct fp_note n = { .type = FP_NOTE_PORT_FREE,
-				     .port = f->tc.local_port };
-		if (tas_ring_enqueue_burst(&c->note_out, &n, 1) == 1)
-			c->kick_ctrl = true;
-	}
-	if (f->passive && f->listener >= 0 && !f->open_posted &&
-	    c->lst[f->listener].pending)
-		c->lst[f->listener].pending--;
-	flow_free(&c->ft, f);
-}
-
-/* Deliver what a flow owes its app, in order; false if the ring filled. */
-static bool flow_deliver(struct fp_core *c, struct flow *f)
-{
-	struct fp_ctx *x;
-	struct tas_ev e;
-
-	if (f->app_closed || f->ctx < 0)
-		return true;
-	x = &c->ctx[f->ctx];
-	if (!x->used || x->dead)
-		return true;
-	memset(&e, 0, sizeof(e));
-	e.core = (uint8_t)c->id;
-	e.flow = flow_handle(&c->ft, f);
-	if (!f->open_posted && (f->ev_flags & TCP_OUT_ESTABLISHED)) {
-		e.type = f->passive ? TAS_EV_CONN_NEW : TAS_EV_CONN_OPEN;
-		e.user = f->passive ? c->lst[f->listener].user : f->user;
-		ev_fill_conn(c, f, &e);
-		if (!ev_post(c, x, &e))
-			return false;
-		f->open_posted = true;
-		if (f->passive && c->lst[f->listener].pending)
-			c->lst[f->listener].pending--;
-		stat_add(c, ST_CONN_OPENED, 1);
-	}
-	if (!f->open_posted) {
-		/* active open failed before establishing */
-		if (!f->passive && (f->ev_flags & TCP_OUT_RESET)) {
-			e.type = TAS_EV_CONN_OPEN;
-			e.user = f->user;
-			e.status =
-				(int16_t)(f->ev_err ? f->ev_err : -ECONNRESET);
-			if (!ev_post(c, x, &e))
-				return false;
-			f->ev_flags = 0;
-			f->app_closed = true; /* the app never got a handle */
-		}
-		return true;
-	}
-	e.user = f->user;
-	if (f->ev_rx) {
-		e.type = TAS_EV_RX;
-		e.a = f->ev_rx;
-		if (!ev_post(c, x, &e))
-			return false;
-		f->ev_rx = 0;
-	}
-	if (f->ev_txfreed) {
-		e.type = TAS_EV_TX_FREED;
-		e.a = f->ev_txfreed;
-		if (!ev_post(c, x, &e))
-			return false;
-		f->ev_txfreed = 0;
-	}
-	e.a = 0;
-	if (f->ev_flags & TCP_OUT_RX_FIN) {
-		e.type = TAS_EV_RX_FIN;
-		if (!ev_post(c, x, &e))
-			return false;
-		f->ev_flags &= ~(uint32_t)TCP_OUT_RX_FIN;
-	}
-	if (f->ev_flags & TCP_OUT_FIN_ACKED) {
-		e.type = TAS_EV_TX_FIN_ACKED;
-		if (!ev_post(c, x, &e))
-			return false;
-		f->ev_flags &= ~(uint32_t)TCP_OUT_FIN_ACKED;
-	}
-	if (f->ev_flags & TCP_OUT_RESET) {
-		e.type = TAS_EV_RESET;
-		e.status = (int16_t)(f->ev_err ? f->ev_err : -ECONNRESET);
-		if (!ev_post(c, x, &e))
-			return false;
-		f->ev_flags &= ~(uint32_t)TCP_OUT_RESET;
-		/* the handle dies with the reset: the library does not close
-		 * it, so the slot is freed once the engine is done */
-		f->app_closed = true;
-	}
-	f->ev_flags &= ~(uint32_t)TCP_OUT_ESTABLISHED;
-	return true;
-}
-
 /* Act on what the engine asked for. */
-static void handle_out(struct fp_core *c, struct flow *f, struct tcp_out *o)
+/**
+ * fp_handle_out - act on the engine's output for one flow
+ */
+void fp_handle_out(struct fp_core *c, struct flow *f, struct tcp_out *o)
 {
 	struct fp_ctx *x = f->ctx >= 0 ? &c->ctx[f->ctx] : NULL;
 
 	for (unsigned i = 0; i < o->nseg; i++)
-		emit(c, f->mac, f->tc.remote_ip, &o->seg[i], f, x);
+		fp_emit(c, f->mac, f->tc.remote_ip, &o->seg[i], f, x);
 	if (o->nseg == TCP_OUT_SEGS)
-		mark_dirty(c, f); /* engine may have more to send */
+		fp_mark_dirty(c, f); /* engine may have more to send */
 	if (o->rx_new && f->app_closed) {
 		/* data after close(): abort like Linux does */
 		struct tcp_out a;
@@ -466,7 +222,8 @@ static void handle_out(struct fp_core *c, struct flow *f, struct tcp_out *o)
 		tcp_out_reset(&a);
 		tcp_abort(&f->tc, mono_ns(), &a);
 		for (unsigned i = 0; i < a.nseg; i++)
-			emit(c, f->mac, f->tc.remote_ip, &a.seg[i], NULL, NULL);
+			fp_emit(c, f->mac, f->tc.remote_ip, &a.seg[i], NULL,
+				NULL);
 		o->events |= TCP_OUT_CLOSED;
 	}
 	f->ev_rx += o->rx_new;
@@ -479,9 +236,9 @@ static void handle_out(struct fp_core *c, struct flow *f, struct tcp_out *o)
 	if (o->events & (TCP_OUT_CLOSED | TCP_OUT_RESET))
 		f->dead = true;
 	if (f->ev_rx || f->ev_txfreed || f->ev_flags)
-		mark_notify(c, f);
+		fp_mark_notify(c, f);
 	if (f->dead)
-		mark_notify(c, f); /* flush frees it once delivered */
+		fp_mark_notify(c, f); /* flush frees it once delivered */
 	if (f->app_closed && f->tc.state == TCP_TIME_WAIT &&
 	    f->buf_slot != UINT32_MAX) {
 		/* nothing more is read or written in TIME_WAIT: give the
@@ -503,7 +260,7 @@ static void send_rst_reply(struct fp_core *c, const struct pkt *p)
 	memset(&rst, 0, sizeof(rst));
 	if (!tcp_reset_reply(&p->tcp, p->payload_len, &rst))
 		return;
-	emit(c, p->eth.src, p->ip.src, &rst, NULL, NULL);
+	fp_emit(c, p->eth.src, p->ip.src, &rst, NULL, NULL);
 }
 
 static int listener_pick(struct fp_core *c, uint16_t port)
@@ -562,7 +319,7 @@ static void passive_open(struct fp_core *c, const struct pkt *p, uint64_t now)
 	l->pending++;
 	tcp_out_reset(&o);
 	tcp_accept_syn(&f->tc, &p->tcp, now, &o);
-	handle_out(c, f, &o);
+	fp_handle_out(c, f, &o);
 }
 
 static void exception(struct fp_core *c, const struct nic_rx *r)
@@ -632,396 +389,10 @@ static void rx_frame(struct fp_core *c, const struct nic_rx *r, uint64_t now)
 	tcp_out_reset(&o);
 	tcp_input(&f->tc, &p.tcp, p.payload, p.payload_len,
 		  p.ip.tos & IP_ECN_MASK, now, &o);
-	handle_out(c, f, &o);
+	fp_handle_out(c, f, &o);
 	stat_add(c, ST_RETRANS, f->tc.st.retrans_segs - rt);
 	stat_add(c, ST_FAST_RETRANS, f->tc.st.fast_retrans - fr);
 	stat_add(c, ST_TIMEOUTS, f->tc.st.timeouts - to);
-}
-
-/* ---- app commands ---- */
-
-static void flow_kill(struct fp_core *c, struct flow *f, uint64_t now)
-{
-	struct tcp_out o;
-
-	tcp_out_reset(&o);
-	tcp_abort(&f->tc, now, &o);
-	for (unsigned i = 0; i < o.nseg; i++)
-		emit(c, f->mac, f->tc.remote_ip, &o.seg[i], NULL, NULL);
-	f->dead = true;
-	mark_notify(c, f);
-}
-
-static void app_close(struct fp_core *c, struct fp_ctx *x, struct flow *f,
-		      uint64_t now)
-{
-	struct tas_ev e;
-	struct tcp_out o;
-
-	if (!f->dead) {
-		tcp_out_reset(&o);
-		if (tcp_rx_avail(&f->tc) > 0) {
-			flow_kill(c, f, now); /* unread data: RST (Linux) */
-		} else {
-			tcp_app_close(&f->tc, now, &o);
-			handle_out(c, f, &o);
-			mark_dirty(c, f);
-		}
-	}
-	f->app_closed = true;
-	memset(&e, 0, sizeof(e));
-	e.type = TAS_EV_CLOSED;
-	e.core = (uint8_t)c->id;
-	e.flow = flow_handle(&c->ft, f);
-	e.user = f->user;
-	if (!ev_post(c, x, &e)) {
-		/* ring full: the app is flooding us; it still gets RESET-free
-		 * semantics, the CLOSED event is lost; count it */
-		stat_add(c, ST_DROP_BAD_CMD, 1);
-	}
-	mark_notify(c, f);
-}
-
-static void app_cmd(struct fp_core *c, int xi, const struct tas_cmd *cmd,
-		    uint64_t now)
-{
-	struct fp_ctx *x = &c->ctx[xi];
-	/* read each field of the shared entry once (the app may change it) */
-	uint8_t type = cmd->type;
-	uint32_t handle = cmd->flow, len = cmd->len;
-	struct flow *f = flow_from_handle(&c->ft, handle);
-	struct tas_ev e;
-
-	if (!f || f->app != x->app || f->app_closed ||
-	    (type != TAS_CMD_MOVE && f->ctx != xi)) {
-		stat_add(c, ST_DROP_BAD_CMD, 1);
-		return;
-	}
-	switch (type) {
-	case TAS_CMD_TX:
-		if (f->dead)
-			return;
-		if (tcp_app_tx(&f->tc, len)) {
-			stat_add(c, ST_DROP_BAD_CMD, 1);
-			flow_kill(c, f, now);
-			f->ev_flags |= TCP_OUT_RESET;
-			f->ev_err = -EINVAL;
-			mark_notify(c, f);
-			return;
-		}
-		mark_dirty(c, f);
-		break;
-	case TAS_CMD_RX_DONE:
-		if (f->dead)
-			return;
-		if (tcp_app_rx_done(&f->tc, len)) {
-			stat_add(c, ST_DROP_BAD_CMD, 1);
-			return;
-		}
-		mark_dirty(c, f);
-		break;
-	case TAS_CMD_TX_FIN:
-		if (!f->dead) {
-			struct tcp_out o;
-
-			tcp_out_reset(&o);
-			tcp_app_close(&f->tc, now, &o);
-			handle_out(c, f, &o);
-			mark_dirty(c, f);
-		}
-		break;
-	case TAS_CMD_CLOSE:
-		app_close(c, x, f, now);
-		break;
-	case TAS_CMD_MOVE:
-		f->ctx = xi;
-		memset(&e, 0, sizeof(e));
-		e.type = TAS_EV_MOVED;
-		e.core = (uint8_t)c->id;
-		e.flow = handle;
-		e.user = f->user;
-		ev_post(c, x, &e);
-		break;
-	default:
-		stat_add(c, ST_DROP_BAD_CMD, 1);
-	}
-}
-
-static void ctx_poison(struct fp_core *c, int xi, uint64_t now)
-{
-	/* impossible queue indices: this context loses its flows */
-	stat_add(c, ST_DROP_BAD_RING, 1);
-	c->ctx[xi].dead = true;
-	for (uint32_t i = 0; i < c->ft.cap; i++) {
-		struct flow *f = &c->ft.flows[i];
-
-		if (f->used && f->ctx == xi && !f->dead)
-			flow_kill(c, f, now);
-		if (f->used && f->ctx == xi)
-			f->app_closed = true;
-	}
-}
-
-static unsigned poll_apps(struct fp_core *c, uint64_t now)
-{
-	struct tas_cmd cmds[APP_CMD_BURST];
-	unsigned work = 0;
-
-	for (int i = 0; i < MAX_CTX; i++) {
-		struct fp_ctx *x = &c->ctx[i];
-		uint32_t n;
-
-		if (!x->used || x->dead)
-			continue;
-		n = tas_ring_dequeue_burst(&x->atx, cmds, APP_CMD_BURST);
-		if (tas_ring_bad(&x->atx) || tas_ring_bad(&x->arx)) {
-			ctx_poison(c, i, now);
-			continue;
-		}
-		for (uint32_t k = 0; k < n; k++)
-			app_cmd(c, i, &cmds[k], now);
-		work += n;
-	}
-	return work;
-}
-
-/* ---- control commands ---- */
-
-static int ctx_find(struct fp_core *c, uint32_t app_id, uint16_t ctx_id)
-{
-	for (int i = 0; i < MAX_CTX; i++)
-		if (c->ctx[i].used && c->ctx[i].app_id == app_id &&
-		    c->ctx[i].ctx_id == ctx_id)
-			return i;
-	return -1;
-}
-
-static void cmd_ctx_add(struct fp_core *c, const struct fp_cmd *m)
-{
-	struct tas_ctx_shm *shm =
-		(struct tas_ctx_shm *)(m->ctx.seg_base + m->ctx.ctx_off);
-	int i;
-
-	for (i = 0; i < MAX_CTX && c->ctx[i].used; i++)
-		;
-	if (i == MAX_CTX)
-		return;
-	struct fp_ctx *x = &c->ctx[i];
-	memset(x, 0, sizeof(*x));
-	x->ctx_id = m->ctx_id;
-	x->app_id = m->app_id;
-	x->app = m->app;
-	x->seg_base = m->ctx.seg_base;
-	x->seg_size = m->ctx.seg_size;
-	x->mem_key = m->ctx.mem_key;
-	x->seg_hdr = (struct tas_seg_hdr *)m->ctx.seg_base;
-	x->shm = shm;
-	x->evfd = m->ctx.evfd;
-	/* offsets were written by the control thread, before the app saw
-	 * the segment; they are ours, not the app's */
-	if (tas_ring_attach(&x->atx, x->seg_base + shm->atx_off[c->id],
-			    TAS_ATX_ENTRIES, sizeof(struct tas_cmd)) ||
-	    tas_ring_attach(&x->arx, x->seg_base + shm->arx_off[c->id],
-			    TAS_ARX_ENTRIES, sizeof(struct tas_ev)))
-		x->dead = true;
-	x->used = true;
-}
-
-static void cmd_app_del(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
-{
-	struct fp_note n = { .type = FP_NOTE_APP_DELETED, .app_id = m->app_id };
-
-	for (uint32_t i = 0; i < c->ft.cap; i++) {
-		struct flow *f = &c->ft.flows[i];
-
-		if (!f->used || f->app != m->app)
-			continue;
-		if (!f->dead)
-			flow_kill(c, f, now);
-		f->app_closed = true;
-		if (f->buf_slot != UINT32_MAX)
-			c->sh->pool.free(f->app, f->buf_slot);
-		f->buf_slot = UINT32_MAX;
-		f->app = NULL;
-		f->ctx = -1;
-		flow_release(c, f);
-	}
-	for (int i = 0; i < MAX_LISTENERS; i++)
-		if (c->lst[i].used && c->lst[i].app == m->app)
-			c->lst[i].used = false;
-	for (int i = 0; i < MAX_CTX; i++)
-		if (c->ctx[i].used && c->ctx[i].app == m->app)
-			memset(&c->ctx[i], 0, sizeof(c->ctx[i]));
-	/* drop the dirty/notify entries that pointed at freed flows */
-	tx_flush(c);
-	while (tas_ring_enqueue_burst(&c->note_out, &n, 1) != 1)
-		sched_yield(); /* the control thread drains notes */
-	c->kick_ctrl = true;
-}
-
-static void cmd_listen(struct fp_core *c, const struct fp_cmd *m)
-{
-	int xi = ctx_find(c, m->app_id, m->ctx_id), i;
-
-	if (xi < 0)
-		return;
-	for (i = 0; i < MAX_LISTENERS && c->lst[i].used; i++)
-		;
-	if (i == MAX_LISTENERS)
-		return;
-	c->lst[i] =
-		(struct fp_listener){ .used = true,
-				      .port = m->port,
-				      .ctx = xi,
-				      .app = m->app,
-				      .app_id = m->app_id,
-				      .user = m->user,
-				      .backlog = m->backlog ? m->backlog : 1 };
-}
-
-static void cmd_listen_close(struct fp_core *c, const struct fp_cmd *m)
-{
-	for (int i = 0; i < MAX_LISTENERS; i++)
-		if (c->lst[i].used && c->lst[i].app == m->app &&
-		    c->lst[i].user == m->user)
-			c->lst[i].used = false;
-}
-
-static void cmd_connect(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
-{
-	int xi = ctx_find(c, m->app_id, m->ctx_id);
-	struct flow *f;
-	struct tcp_out o;
-
-	if (xi < 0 || !(f = flow_alloc(&c->ft))) {
-		c->sh->pool.free(m->app, m->conn.buf_slot);
-		if (xi >= 0) {
-			struct tas_ev e = { .type = TAS_EV_CONN_OPEN,
-					    .status = -ENOBUFS,
-					    .user = m->user };
-			ev_post(c, &c->ctx[xi], &e);
-		}
-		return;
-	}
-	struct fp_ctx *x = &c->ctx[xi];
-	f->app = m->app;
-	f->app_id = m->app_id;
-	f->ctx = xi;
-	f->user = m->user;
-	f->buf_slot = m->conn.buf_slot;
-	c->sh->pool.offsets(m->app, f->buf_slot, &f->rx_off, &f->tx_off);
-	memcpy(f->mac, m->conn.mac, 6);
-	tcp_conn_init(&f->tc, &c->sh->tcp, c->sh->ip, m->conn.local_port,
-		      m->conn.remote_ip, m->conn.remote_port,
-		      tcp_isn(c->sh->isn_secret, c->sh->ip, m->conn.local_port,
-			      m->conn.remote_ip, m->conn.remote_port, now),
-		      x->seg_base + f->rx_off, c->sh->rxbuf_size,
-		      x->seg_base + f->tx_off, c->sh->txbuf_size);
-	flow_insert(&c->ft, f);
-	tcp_out_reset(&o);
-	tcp_connect(&f->tc, now, &o);
-	handle_out(c, f, &o);
-}
-
-static void cmd_dump(struct fp_core *c, struct fp_dump *d)
-{
-	d->n = 0;
-	for (uint32_t i = 0; i < c->ft.cap && d->n < d->max; i++) {
-		struct flow *f = &c->ft.flows[i];
-		struct fp_dump_row *r;
-
-		if (!f->used)
-			continue;
-		r = &d->rows[d->n++];
-		r->local_ip = f->tc.local_ip;
-		r->remote_ip = f->tc.remote_ip;
-		r->local_port = f->tc.local_port;
-		r->remote_port = f->tc.remote_port;
-		r->state = (uint8_t)f->tc.state;
-		r->app_id = f->app_id;
-		r->snd_wnd = f->tc.snd_wnd;
-		r->rcv_wnd = f->tc.rcv_adv - f->tc.rcv_nxt;
-		r->cwnd = f->tc.cwnd;
-		r->srtt_us = f->tc.srtt_us;
-		r->rto_us = f->tc.rto_us;
-		r->bytes_in = f->tc.st.bytes_in;
-		r->bytes_out = f->tc.st.bytes_out;
-		r->retrans = f->tc.st.retrans_segs;
-		r->rx_avail = tcp_rx_avail(&f->tc);
-		r->tx_queued = f->tc.tx_end - f->tc.snd_una;
-	}
-	atomic_store_explicit(&d->done, 1, memory_order_release);
-}
-
-static unsigned poll_ctrl(struct fp_core *c, uint64_t now)
-{
-	struct fp_cmd m;
-	struct fp_frame *fr;
-	unsigned work = 0;
-
-	while (work < 16 && tas_ring_dequeue_burst(&c->cmd_in, &m, 1) == 1) {
-		work++;
-		switch (m.type) {
-		case FP_CMD_CTX_ADD:
-			cmd_ctx_add(c, &m);
-			break;
-		case FP_CMD_APP_DEL:
-			cmd_app_del(c, &m, now);
-			break;
-		case FP_CMD_LISTEN:
-			cmd_listen(c, &m);
-			break;
-		case FP_CMD_LISTEN_CLOSE:
-			cmd_listen_close(c, &m);
-			break;
-		case FP_CMD_CONNECT:
-			cmd_connect(c, &m, now);
-			break;
-		case FP_CMD_DUMP:
-			cmd_dump(c, m.dump);
-			break;
-		}
-	}
-	/* Frames from the control thread go out from their ring slot; the
-	 * slot is released only once the NIC took the frame. */
-	if (c->frame_pending) {
-		tx_flush(c);
-		if (c->ntx)
-			return work;
-		tas_ring_dequeue_commit(&c->frame_in, 1);
-		c->frame_pending = false;
-	}
-	for (uint32_t n = 1; (fr = (struct fp_frame *)tas_ring_dequeue_peek(
-				      &c->frame_in, &n)) != NULL;
-	     n = 1) {
-		struct nic_tx *t;
-		uint32_t len = fr->len, hl;
-
-		tx_flush(c);
-		if (c->ntx || !(t = tx_slot(c)))
-			break;
-		if (len > FP_FRAME_MAX)
-			len = FP_FRAME_MAX;
-		hl = len > NIC_HDR_MAX ? NIC_HDR_MAX : len;
-		memcpy((uint8_t *)t->hdr, fr->data, hl);
-		t->hdr_len = (uint16_t)hl;
-		if (len > hl) {
-			t->seg[0] = (struct nic_seg){ fr->data + hl, len - hl,
-						      c->frame_key };
-			t->nseg = 1;
-		}
-		c->ntx++;
-		stat_add(c, ST_TX_FRAMES, 1);
-		stat_add(c, ST_TX_BYTES, len);
-		work++;
-		tx_flush(c);
-		if (c->ntx) {
-			c->frame_pending = true;
-			break;
-		}
-		tas_ring_dequeue_commit(&c->frame_in, 1);
-	}
-	return work;
 }
 
 /* ---- timers and output ---- */
@@ -1046,7 +417,7 @@ static void run_timers(struct fp_core *c, uint64_t now)
 
 			tcp_out_reset(&o);
 			tcp_timers(&f->tc, now, &o);
-			handle_out(c, f, &o);
+			fp_handle_out(c, f, &o);
 			stat_add(c, ST_RETRANS, f->tc.st.retrans_segs - rt);
 			stat_add(c, ST_TIMEOUTS, f->tc.st.timeouts - to);
 			d = tcp_next_deadline(&f->tc);
@@ -1070,10 +441,10 @@ static void flush(struct fp_core *c, uint64_t now)
 		f->dirty = false;
 		tcp_out_reset(&o);
 		tcp_output(&f->tc, now, &o);
-		handle_out(c, f, &o);
+		fp_handle_out(c, f, &o);
 	}
 	c->ndirty = 0;
-	tx_flush(c);
+	fp_tx_flush(c);
 
 	for (i = 0; i < c->nnotify; i++) {
 		uint32_t idx = c->notify[i];
@@ -1081,7 +452,7 @@ static void flush(struct fp_core *c, uint64_t now)
 
 		if (!f->used || !f->notify)
 			continue; /* stale entry of a freed flow */
-		if (!flow_deliver(c, f)) {
+		if (!fp_flow_deliver(c, f)) {
 			c->notify[keep++] = idx;
 			continue;
 		}
@@ -1090,7 +461,7 @@ static void flush(struct fp_core *c, uint64_t now)
 		 * the app has closed it (or never had it) */
 		if (f->dead && (f->app_closed || f->ctx < 0 ||
 				(f->passive && !f->open_posted)))
-			flow_release(c, f);
+			fp_flow_release(c, f);
 	}
 	c->nnotify = keep;
 
@@ -1124,8 +495,8 @@ unsigned fp_core_poll(struct fp_core *c, uint64_t now)
 	for (unsigned i = 0; i < n; i++)
 		rx_frame(c, &rx[i], now);
 	work = n;
-	work += poll_apps(c, now);
-	work += poll_ctrl(c, now);
+	work += fp_poll_apps(c, now);
+	work += fp_poll_ctrl(c, now);
 	run_timers(c, now);
 	flush(c, now);
 	/* flows whose close finished while nothing else happened */

@@ -1,0 +1,148 @@
+/* fp_int.h - internal to the fast path (fastpath.c, fp_app.c): the
+ * per-core struct and the helpers both files use
+ */
+#ifndef TAS_TCP_FP_INT_H
+#define TAS_TCP_FP_INT_H
+
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tcp/fastpath.h"
+#include "tcp/flow.h"
+
+#define RX_BURST 32
+#define TXQ_MAX 64
+#define MAX_CTX 256
+#define MAX_LISTENERS 64
+#define CMD_RING 256
+#define FRAME_RING 64
+#define EXC_RING 256
+#define NOTE_RING 256
+#define APP_CMD_BURST 64
+
+struct fp_ctx {
+	bool used;
+	bool dead; /* queue indices went bad: ignored from now on */
+	bool kick; /* events posted this poll */
+	uint16_t ctx_id;
+	uint32_t app_id;
+	struct fp_app *app;
+	uint8_t *seg_base;
+	uint64_t seg_size;
+	uint32_t mem_key;
+	struct tas_seg_hdr *seg_hdr;
+	struct tas_ctx_shm *shm;
+	struct tas_ring atx; /* app -> core, we consume */
+	struct tas_ring arx; /* core -> app, we produce */
+	int evfd;
+};
+
+struct fp_listener {
+	bool used;
+	uint16_t port;
+	int ctx;
+	struct fp_app *app;
+	uint32_t app_id;
+	uint64_t user;
+	uint32_t backlog;
+	uint32_t pending; /* SYN_RCVD flows */
+};
+
+struct fp_core {
+	/* --- read-mostly --- */
+	unsigned id;
+	unsigned queue;
+	struct nic *nic;
+	const struct fp_shared *sh;
+	uint32_t offloads;
+	int nic_fd;
+	int doorbell; /* eventfd: apps and the control thread wake us */
+	int ctrl_fd;  /* eventfd: we wake the control thread */
+	int epfd;
+	pthread_t thread;
+	bool started;
+	_Atomic bool stop;
+
+	/* --- flows and app state (core-private) --- */
+	struct flow_table ft;
+	struct fp_ctx ctx[MAX_CTX];
+	struct fp_listener lst[MAX_LISTENERS];
+	unsigned lst_rr;
+	uint32_t *dirty; /* flows needing tcp_output */
+	uint32_t ndirty;
+	uint32_t *notify; /* flows with undelivered events */
+	uint32_t nnotify;
+	uint64_t timer_next;
+	bool kick_ctrl;
+	bool frame_pending; /* a frame_in slot is still referenced by txq */
+	uint32_t frame_key;
+	uint64_t idle_since;
+
+	/* --- TX batch --- */
+	struct nic_tx txq[TXQ_MAX];
+	uint8_t txhdr[TXQ_MAX][NIC_HDR_MAX];
+	unsigned ntx;
+	uint16_t ip_id;
+
+	/* --- rings with the control thread (private memory) --- */
+	struct tas_ring cmd_in, frame_in, exc_out, note_out;
+	void *ring_mem[4];
+
+	_Alignas(64) _Atomic uint64_t stats[ST__NR];
+};
+
+_Static_assert(offsetof(struct fp_core, stats) % 64 == 0,
+	       "stats on their own cache lines");
+
+static inline void stat_add(struct fp_core *c, unsigned s, uint64_t n)
+{
+	/* single writer: relaxed load + store, no locked instruction */
+	uint64_t v = atomic_load_explicit(&c->stats[s], memory_order_relaxed);
+
+	atomic_store_explicit(&c->stats[s], v + n, memory_order_relaxed);
+}
+
+static inline uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void efd_kick(int fd)
+{
+	uint64_t one = 1;
+	ssize_t r = write(fd, &one, sizeof(one));
+
+	(void)r; /* EAGAIN: counter saturated, a wakeup is pending anyway */
+}
+
+static inline void efd_drain(int fd)
+{
+	uint64_t v;
+	ssize_t r = read(fd, &v, sizeof(v));
+
+	(void)r;
+}
+
+/* fastpath.c */
+void fp_emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
+	     struct tcp_seg_out *s, const struct flow *f,
+	     const struct fp_ctx *x);
+void fp_handle_out(struct fp_core *c, struct flow *f, struct tcp_out *o);
+void fp_tx_flush(struct fp_core *c);
+struct nic_tx *fp_tx_slot(struct fp_core *c);
+
+/* fp_app.c */
+void fp_mark_dirty(struct fp_core *c, struct flow *f);
+void fp_mark_notify(struct fp_core *c, struct flow *f);
+bool fp_ev_post(struct fp_core *c, struct fp_ctx *x, const struct tas_ev *e);
+void fp_flow_release(struct fp_core *c, struct flow *f);
+bool fp_flow_deliver(struct fp_core *c, struct flow *f);
+void fp_flow_kill(struct fp_core *c, struct flow *f, uint64_t now);
+unsigned fp_poll_apps(struct fp_core *c, uint64_t now);
+unsigned fp_poll_ctrl(struct fp_core *c, uint64_t now);
+
+#endif /* TAS_TCP_FP_INT_H */
