@@ -302,7 +302,7 @@ int slow_connect(struct svc *s, struct fp_app *a, uint16_t ctx, uint64_t user,
 	w->cmd.conn.local_port = (uint16_t)lport;
 	w->cmd.conn.buf_slot = slot;
 	ae = arp_find(s, hop);
-	if (ae) {
+	if (ae && ae->expires_ns > svc_now_ns()) {
 		connect_dispatch(s, w, ae->mac);
 	} else {
 		w->next_try_ns = 0;

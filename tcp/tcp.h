@@ -55,6 +55,10 @@ struct tcp_cfg {
 				  * giving up (-ETIMEDOUT) */
 	uint32_t max_retries;  /* data retransmissions before giving up */
 	uint32_t init_cwnd_segs; /* RFC 6928: 10 */
+	bool tlp;		 /* RFC 8985 7 tail loss probes (SACK) */
+	bool dctcp_ecn_echo;	 /* RFC 8257 3.2 receiver: ECE mirrors the
+				  * CE state of the data (else RFC 3168
+				  * ECE until CWR) */
 };
 
 /* tcp_cfg_default - the defaults above, with mss from the link MTU. */
@@ -100,10 +104,22 @@ static inline void tcp_out_reset(struct tcp_out *o)
 }
 
 #define TCP_OOO_MAX 8 /* out-of-order intervals kept */
+#define TCP_SB_MAX 32 /* sender SACK scoreboard ranges */
+#define TCP_RTX_MAX 32 /* retransmissions tracked during SACK recovery */
 
 /* A half-open range [start, end) of sequence numbers. */
 struct tcp_seq_range {
 	uint32_t start, end;
+};
+
+/* A retransmission of [start, end) in flight during SACK recovery: the
+ * RFC 6675 HighRxt bookkeeping per range, plus what RFC 8985 (RACK) needs
+ * to tell when it was lost again. */
+struct tcp_rtx_rec {
+	uint32_t start, end;
+	uint32_t hi; /* snd_max when it was sent: data at or above was sent
+		      * after it */
+	uint64_t ns; /* when it was sent */
 };
 
 /* Counters kept per connection (summed per core by the caller). */
@@ -111,6 +127,9 @@ struct tcp_conn_stats {
 	uint64_t segs_in, segs_out, bytes_in, bytes_out;
 	uint64_t retrans_segs, fast_retrans, timeouts;
 	uint64_t ooo_segs, dup_segs, challenge_acks;
+	uint64_t tlp_probes;  /* RFC 8985 tail loss probes sent */
+	uint64_t rtx_lost;    /* retransmissions detected lost again */
+	uint64_t sack_recov;  /* SACK (RFC 6675) recoveries entered */
 };
 
 struct tcp_conn {
@@ -148,7 +167,7 @@ struct tcp_conn {
 	/* negotiated options */
 	bool ts_ok, sack_ok, ecn_ok;
 	uint32_t ts_recent;
-	uint32_t ts_offset; /* our TSval = now_us + ts_offset */
+	uint32_t ts_offset; /* our TSval = now_ms + ts_offset (1 ms ticks) */
 
 	/* RTT / RTO (RFC 6298) */
 	uint32_t srtt_us, rttvar_us, rto_us;
@@ -187,7 +206,20 @@ struct tcp_conn {
 	uint32_t rtx_nxt;   /* recovery: next sequence to retransmit */
 	uint32_t rtx_quota; /* recovery: retransmissions now allowed */
 	uint32_t sack_n;    /* scoreboard: ranges the peer SACKed above */
-	struct tcp_seq_range sacked[TCP_OOO_MAX]; /* ... snd_una, sorted */
+	struct tcp_seq_range sacked[TCP_SB_MAX]; /* ... snd_una, sorted */
+	uint32_t rtx_n;	    /* SACK recovery: retransmissions in flight */
+	struct tcp_rtx_rec rtx[TCP_RTX_MAX]; /* ... unordered */
+	uint32_t lost_hi;   /* RACK: unSACKed, unretransmitted bytes below
+			     * are lost (beyond what IsLost says) */
+	bool rescue_done;   /* RFC 6675 rule 4 used in this recovery */
+	bool rtx_force;	    /* RFC 6675 (4.3): first retransmission goes
+			     * regardless of pipe */
+	uint32_t rtt_min_us; /* smallest RTT sample (RACK reo_wnd) */
+	uint64_t t_tlp;	     /* RFC 8985 probe timeout, 0 = not armed */
+	bool tlp_rearm;	     /* new data sent or snd_una moved */
+	bool tlp_out;	     /* a probe is outstanding ... */
+	uint32_t tlp_seq, tlp_high; /* ... covering [tlp_seq, tlp_high) */
+	bool dctcp_ce;	     /* RFC 8257 3.2: CE state of the last data */
 	bool cwr_pending;     /* ECN: set CWR on the next new data */
 	uint32_t ecn_recover; /* ECN: one reduction per window */
 	uint64_t chall_start; /* RFC 5961 challenge-ACK rate limit window */

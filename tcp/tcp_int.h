@@ -12,6 +12,11 @@
 #include "tcp/tcp.h"
 
 #define TCP_NS_PER_US 1000ull
+#define TCP_NS_PER_MS 1000000ull /* TSval tick: RFC 7323 5.4, 1 ms..1 s */
+#define TCP_TS_RTT_MIN_TICKS 2u	 /* TS echo RTT samples: >= 2 ticks only */
+#define TCP_DUPTHRESH 3u	 /* RFC 5681 / RFC 6675 DupThresh */
+#define TCP_TLP_MIN_US 2000u	 /* PTO floor (Linux TCP_TIMEOUT_MIN_US) */
+#define TCP_TLP_WCDELACK_US 200000u /* RFC 8985 7.2 WCDelAckT */
 #define TCP_MSS_DEFAULT 536u /* RFC 9293 3.7.1: no MSS option */
 #define TCP_WSCALE_MAX 14u   /* RFC 7323 2.3 */
 #define TCP_TS_OPT_LEN 12u   /* NOP NOP TS, as tcp_emit lays it out */
@@ -31,10 +36,11 @@ static inline uint32_t tcp_max32(uint32_t a, uint32_t b)
 	return a > b ? a : b;
 }
 
-/* Our TSval at @now (RFC 7323, microsecond clock). */
+/* Our TSval at @now (RFC 7323 5.4: a 1 ms clock). It only grows with the
+ * engine's monotonic clock, so it is monotonic per connection (PAWS). */
 static inline uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now)
 {
-	return (uint32_t)(now / TCP_NS_PER_US) + c->ts_offset;
+	return (uint32_t)(now / TCP_NS_PER_MS) + c->ts_offset;
 }
 
 /* Sequence after the last received data byte (rcv_nxt less the FIN). */
@@ -73,7 +79,24 @@ static inline bool tcp_fin_acked(const struct tcp_conn *c)
 int tcp_range_insert(struct tcp_seq_range *r, uint32_t *n, uint32_t max,
 		     uint32_t s, uint32_t e);
 
+/* tcp_sack.c */
+void tcp_sb_update(struct tcp_conn *c, const struct tcp_hdr *h);
+void tcp_sb_prune(struct tcp_conn *c);
+void tcp_sb_clear(struct tcp_conn *c);
+uint32_t tcp_sb_lost_bound(const struct tcp_conn *c);
+uint32_t tcp_sb_pipe(const struct tcp_conn *c);
+void tcp_sack_on_ack(struct tcp_conn *c, uint64_t now);
+void tcp_sack_recovery_enter(struct tcp_conn *c);
+void tcp_sack_output(struct tcp_conn *c, uint64_t now, struct tcp_out *out);
+void tcp_tlp_arm(struct tcp_conn *c, uint64_t now);
+void tcp_tlp_fire(struct tcp_conn *c, uint64_t now, struct tcp_out *out);
+
 /* tcp_out.c */
+bool tcp_send_data(struct tcp_conn *c, uint64_t now, struct tcp_out *out,
+		   uint32_t seq, uint32_t len, bool fin, bool probe);
+uint32_t tcp_send_new(struct tcp_conn *c, uint64_t now, struct tcp_out *out,
+		      uint32_t wnd, uint32_t max_segs);
+uint32_t tcp_seg_payload_max(const struct tcp_conn *c);
 uint16_t tcp_rcv_wnd_field(struct tcp_conn *c);
 bool tcp_wnd_update_due(const struct tcp_conn *c);
 struct tcp_seg_out *tcp_seg_new(struct tcp_conn *c, struct tcp_out *out,

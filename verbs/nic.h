@@ -130,6 +130,13 @@ struct nic_ops {
 	int (*arm)(struct nic *nic, unsigned q);
 	/* fd that becomes readable when queue q has work after arm(). */
 	int (*fd)(struct nic *nic, unsigned q);
+	/* The RX queue, in [0, nqueues), that a received TCP segment of this
+	 * flow (src remote, dst local) is delivered to by NIC_STEER_LOCAL
+	 * steering; addresses in network byte order, ports in host order.
+	 * Pure and cheap: any thread may call it. See nic_flow_queue. */
+	unsigned (*flow_queue)(struct nic *nic, uint32_t local_ip,
+			       uint16_t local_port, uint32_t remote_ip,
+			       uint16_t remote_port);
 	void (*close)(struct nic *nic);
 };
 
@@ -223,6 +230,31 @@ static inline int nic_arm(struct nic *nic, unsigned q)
 static inline int nic_fd(struct nic *nic, unsigned q)
 {
 	return nic->ops->fd(nic, q);
+}
+
+/**
+ * nic_flow_queue - the RX queue a TCP flow's received segments land on
+ * @nic: an open nic
+ * @local_ip: our IPv4 address (the segment's destination), network order
+ * @local_port: our TCP port, host order
+ * @remote_ip: the peer's IPv4 address (the segment's source), network order
+ * @remote_port: the peer's TCP port, host order
+ *
+ * Lets the daemon create an active open on the fast-path core that owns
+ * the queue the peer's packets will arrive on (core k polls queue k). The
+ * answer is exact for IPv4/TCP frames without IP fragmentation steered by
+ * NIC_STEER_LOCAL (ibv: the Toeplitz hash and indirection table of the RSS
+ * QP; packet: the fanout CBPF program); a NIC_STEER_FLOW rule overrides it
+ * for its flow. Single-queue backends and wire return 0.
+ *
+ * Return: a queue index in [0, link_info.nqueues).
+ */
+static inline unsigned nic_flow_queue(struct nic *nic, uint32_t local_ip,
+				      uint16_t local_port, uint32_t remote_ip,
+				      uint16_t remote_port)
+{
+	return nic->ops->flow_queue(nic, local_ip, local_port, remote_ip,
+				    remote_port);
 }
 
 static inline void nic_close(struct nic *nic)

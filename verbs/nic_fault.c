@@ -479,6 +479,15 @@ static int fault_fd(struct nic *nic, unsigned q)
 	return nic_fd(to_fault(nic)->inner, q);
 }
 
+/* Faults never move a frame to another queue: steering is the inner's. */
+static unsigned fault_flow_queue(struct nic *nic, uint32_t local_ip,
+				 uint16_t local_port, uint32_t remote_ip,
+				 uint16_t remote_port)
+{
+	return nic_flow_queue(to_fault(nic)->inner, local_ip, local_port,
+			      remote_ip, remote_port);
+}
+
 static void fault_free(struct fault_nic *fn)
 {
 	unsigned q, i;
@@ -528,6 +537,7 @@ static const struct nic_ops fault_ops = {
 	.link_info = fault_link_info,
 	.arm = fault_arm,
 	.fd = fault_fd,
+	.flow_queue = fault_flow_queue,
 	.close = fault_close,
 };
 

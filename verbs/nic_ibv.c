@@ -13,7 +13,8 @@
  * - RSS: WQs moved to IBV_WQS_RDY, an indirection table of 2^n WQs, an
  *   RSS QP with Toeplitz, a 40-byte key, IPv4+TCP fields; RSS QPs take no
  *   state transitions. A 1-entry table with hash mask 0 steers to one WQ
- *   without hashing (§2.4).
+ *   without hashing (§2.4). flow_queue predicts that QP's choice in
+ *   software: the same key, fields and table (ibv_toeplitz).
  * - Flow rules: one zeroed buffer, ibv_flow_attr then specs, sizes
  *   right, values in network byte order, full masks; lower priority
  *   number wins; DONT_TRAP also leaves a copy to the kernel (§2.1-2.3).
@@ -838,6 +839,66 @@ static int ibv_dereg_mem(struct nic *nic, uint32_t key)
 	return -ENOENT;
 }
 
+/* ---- flow -> queue prediction ---- */
+
+/**
+ * ibv_toeplitz - the Toeplitz hash of the Microsoft RSS specification
+ * @key: the secret key (ibv_rss_key for our RSS QP)
+ * @key_len: its length; bytes past it count as zero
+ * @in: the hash input, in the order and byte order the NIC feeds it
+ * @len: bytes of @in
+ *
+ * For every set bit i of @in (most significant bit of in[0] first) the
+ * 32 key bits starting at bit i are XORed into the result. mlx5 computes
+ * exactly this for IBV_RX_HASH_FUNC_TOEPLITZ; the unit test checks it
+ * against the specification's verification table.
+ *
+ * Return: the 32-bit hash.
+ */
+uint32_t ibv_toeplitz(const uint8_t *key, size_t key_len, const uint8_t *in,
+		      size_t len)
+{
+	uint32_t hash = 0, window = 0;
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		window = window << 8 | (i < key_len ? key[i] : 0);
+	for (i = 0; i < len; i++) {
+		uint8_t next = i + 4 < key_len ? key[i + 4] : 0;
+
+		for (int b = 7; b >= 0; b--) {
+			if (in[i] >> b & 1)
+				hash ^= window;
+			window = window << 1 | (uint32_t)(next >> b & 1);
+		}
+	}
+	return hash;
+}
+
+/* Where the NIC_STEER_LOCAL rule's RSS QP puts a received segment: the
+ * Toeplitz hash over src IPv4, dst IPv4, src TCP port, dst TCP port, all
+ * in network byte order (IBV_RX_HASH_{SRC,DST}_IPV4 | _{SRC,DST}_PORT_TCP,
+ * the Microsoft RSS input order), then entry hash & (table size - 1) of the
+ * indirection table rss_open built, whose entry e is queue e % nq. */
+static unsigned ibv_flow_queue(struct nic *nic, uint32_t local_ip,
+			       uint16_t local_port, uint32_t remote_ip,
+			       uint16_t remote_port)
+{
+	struct ibv_nic *n = to_ibv(nic);
+	uint16_t sport = htons(remote_port), dport = htons(local_port);
+	uint8_t in[12];
+	uint32_t hash;
+
+	if (n->nq <= 1)
+		return 0;
+	memcpy(in, &remote_ip, 4); /* the segment's source */
+	memcpy(in + 4, &local_ip, 4);
+	memcpy(in + 8, &sport, 2);
+	memcpy(in + 10, &dport, 2);
+	hash = ibv_toeplitz(ibv_rss_key, IBV_RSS_KEY_LEN, in, sizeof(in));
+	return (hash & ((1u << n->rss_log_size) - 1)) % n->nq;
+}
+
 static void ibv_link_info(struct nic *nic, struct nic_link_info *info)
 {
 	*info = to_ibv(nic)->link;
@@ -900,6 +961,7 @@ static const struct nic_ops ibv_ops = {
 	.link_info = ibv_link_info,
 	.arm = ibv_arm,
 	.fd = ibv_fd,
+	.flow_queue = ibv_flow_queue,
 	.close = ibv_close,
 };
 

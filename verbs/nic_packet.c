@@ -1,8 +1,9 @@
 /* nic_packet.c - "packet:IFNAME": AF_PACKET TPACKET_V2 mmap RX/TX rings
  *
  * One socket with an RX and a TX ring per queue, bound to ETH_P_ALL on the
- * interface; several queues share a PACKET_FANOUT_HASH group (the kernel's
- * symmetric flow hash). PACKET_VNET_HDR is turned on where the kernel takes
+ * interface; several queues share a PACKET_FANOUT_CBPF group whose classic
+ * BPF program picks the queue from the IPv4/TCP 4-tuple with the same
+ * function flow_queue computes (see "Fanout" below). PACKET_VNET_HDR is turned on where the kernel takes
  * it and reports partial checksums (NEEDS_CSUM -> NIC_CSUM_PARTIAL),
  * verified ones (DATA_VALID -> NIC_CSUM_OK) and gso_size of super-frames;
  * without it tp_status CSUMNOTREADY / CSUM_VALID say the same.
@@ -18,6 +19,17 @@
  * Steering: AF_PACKET sees every frame on the interface, so add_steer only
  * records nothing and returns 0; the stack filters in software. Memory
  * registration is a no-op (TX always copies).
+ *
+ * Fanout: the kernel runs the group's program on every received frame and
+ * delivers it to member (return value % members); members are numbered in
+ * the order they joined, and queue q joins q-th, so the return value is
+ * the queue. The program returns pkt_flow_hash(saddr, daddr, sport << 16 |
+ * dport) % nqueues for IPv4/TCP frames that are not fragments, and 0 for
+ * everything else (ARP, IPv6, fragments, frames too short to hold the
+ * headers). Loads are relative to the network header (SKF_NET_OFF), which
+ * the kernel has set before the packet taps run, so the program does not
+ * depend on where skb->data points; the TCP header is found through the
+ * IHL (BPF_MSH), so IP options are handled.
  *
  * Known gaps: RX slots fit mtu + 14 bytes, so a GSO super-frame from a
  * local peer with TSO/GSO on is longer than its slot and is dropped and
@@ -35,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <endian.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <sys/ioctl.h>
@@ -80,6 +93,75 @@ struct pkt_nic {
 static struct pkt_nic *to_pkt(struct nic *nic)
 {
 	return container_of(nic, struct pkt_nic, nic);
+}
+
+/* ---- fanout: one function, in C and in classic BPF ---- */
+
+#define PKT_MIX_MUL 0x045d9f3bu /* odd multiplier of the finalizer */
+
+/* The queue hash of a received IPv4/TCP frame, all inputs in host order
+ * as BPF loads them: @ports is (src port << 16 | dst port). XOR folds the
+ * tuple, then a multiply-xorshift finalizer spreads every input bit into
+ * the low bits the modulo keeps. Only operations classic BPF has (32-bit
+ * xor, shift, multiply, modulo); pkt_fanout_prog computes the same. */
+static uint32_t pkt_flow_hash(uint32_t saddr, uint32_t daddr, uint32_t ports)
+{
+	uint32_t h = saddr ^ daddr ^ ports;
+
+	h ^= h >> 16;
+	h *= PKT_MIX_MUL;
+	h ^= h >> 16;
+	return h;
+}
+
+#define PKT_NET(k) ((uint32_t)(SKF_NET_OFF + (k))) /* network-header load */
+#define PKT_PROG_LEN 24u
+#define PKT_RET0(i) ((uint8_t)(PKT_PROG_LEN - 1u - ((i) + 1u))) /* jump */
+
+/* Fills @f with the fanout program for @nq queues (nq > 1). Every load
+ * that falls outside the frame ends the program with 0 (queue 0). */
+static void pkt_fanout_prog(struct sock_filter f[PKT_PROG_LEN], unsigned nq)
+{
+	const struct sock_filter prog[PKT_PROG_LEN] = {
+		/* 0: A = ethertype (host order); not IPv4 -> queue 0 */
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS,
+			 (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0800, 0, PKT_RET0(1)),
+		/* 2: IP protocol; not TCP -> queue 0 */
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, PKT_NET(9)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 0, PKT_RET0(3)),
+		/* 4: MF or a fragment offset: no (or no reliable) ports */
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, PKT_NET(6)),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, PKT_RET0(5), 0),
+		/* 6: X = IP header length, 4 * (ihl & 0xf) */
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, PKT_NET(0)),
+		/* 7: A = sport << 16 | dport (first word of the TCP header) */
+		BPF_STMT(BPF_LD | BPF_W | BPF_IND, PKT_NET(0)),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		/* 9: A = saddr ^ daddr ^ ports */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, PKT_NET(12)),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, PKT_NET(16)),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		/* 14: h ^= h >> 16 */
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		/* 17: h *= PKT_MIX_MUL; h ^= h >> 16 */
+		BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, PKT_MIX_MUL),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		/* 21: the queue */
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, 0 /* nq, below */),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+		/* 23: queue 0 */
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+
+	memcpy(f, prog, sizeof(prog));
+	f[21].k = nq;
 }
 
 /* The kernel and we hand slots to each other through tp_status. */
@@ -292,6 +374,20 @@ static int pkt_fd(struct nic *nic, unsigned q)
 	return to_pkt(nic)->q[q].fd;
 }
 
+static unsigned pkt_flow_queue(struct nic *nic, uint32_t local_ip,
+			       uint16_t local_port, uint32_t remote_ip,
+			       uint16_t remote_port)
+{
+	struct pkt_nic *pn = to_pkt(nic);
+
+	if (pn->nqueues <= 1)
+		return 0;
+	/* the received segment: source remote, destination local */
+	return pkt_flow_hash(ntohl(remote_ip), ntohl(local_ip),
+			     (uint32_t)remote_port << 16 | local_port) %
+	       pn->nqueues;
+}
+
 static void pkt_queue_close(struct pkt_queue *pq)
 {
 	if (pq->map)
@@ -324,6 +420,7 @@ static const struct nic_ops pkt_ops = {
 	.link_info = pkt_link_info,
 	.arm = pkt_arm,
 	.fd = pkt_fd,
+	.flow_queue = pkt_flow_queue,
 	.close = pkt_close,
 };
 
@@ -442,11 +539,28 @@ static int pkt_queue_open(struct pkt_nic *pn, unsigned qi,
 	}
 	if (pn->nqueues > 1 &&
 	    pkt_setopt(pq->fd, PACKET_FANOUT,
-		       (fanout_id & 0xffff) | (PACKET_FANOUT_HASH << 16)) < 0) {
+		       (fanout_id & 0xffff) | (PACKET_FANOUT_CBPF << 16)) < 0) {
 		rc = -errno;
 		snprintf(err, NIC_ERR_LEN, "%s: PACKET_FANOUT: %s", pn->spec,
 			 strerror(errno));
 		return rc;
+	}
+	if (pn->nqueues > 1 && qi == 0) {
+		/* The program belongs to the group; until it is set the
+		 * kernel delivers everything to member 0. */
+		struct sock_filter prog[PKT_PROG_LEN];
+		struct sock_fprog fprog = { .len = PKT_PROG_LEN,
+					    .filter = prog };
+
+		pkt_fanout_prog(prog, pn->nqueues);
+		if (setsockopt(pq->fd, SOL_PACKET, PACKET_FANOUT_DATA, &fprog,
+			       sizeof(fprog)) < 0) {
+			rc = -errno;
+			snprintf(err, NIC_ERR_LEN,
+				 "%s: PACKET_FANOUT_DATA (cBPF): %s", pn->spec,
+				 strerror(errno));
+			return rc;
+		}
 	}
 	return 0;
 err_opt:
@@ -517,7 +631,7 @@ out:
 /**
  * nic_packet_open - open an interface through AF_PACKET mmap rings
  * @ifname: the interface, e.g. "veth0" (must be up)
- * @p: nqueues (PACKET_FANOUT_HASH group when > 1), mtu (at most the
+ * @p: nqueues (PACKET_FANOUT_CBPF group when > 1), mtu (at most the
  *     interface's), rx_ring/tx_ring (slots per ring, default 1024/512)
  * @err: one line on failure ("packet:X: no such interface", "...: interface
  *       is down", "...: needs CAP_NET_RAW (run as root)")

@@ -321,6 +321,18 @@ static void wire_close(struct nic *nic)
 	free(w);
 }
 
+static unsigned wire_flow_queue(struct nic *nic, uint32_t local_ip,
+				uint16_t local_port, uint32_t remote_ip,
+				uint16_t remote_port)
+{
+	(void)nic;
+	(void)local_ip;
+	(void)local_port;
+	(void)remote_ip;
+	(void)remote_port;
+	return 0; /* one queue */
+}
+
 static const struct nic_ops wire_ops = {
 	.rx_burst = wire_rx_burst,
 	.tx_burst = wire_tx_burst,
@@ -331,6 +343,7 @@ static const struct nic_ops wire_ops = {
 	.link_info = wire_link_info,
 	.arm = wire_arm,
 	.fd = wire_fd,
+	.flow_queue = wire_flow_queue,
 	.close = wire_close,
 };
 

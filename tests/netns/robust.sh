@@ -124,6 +124,46 @@ t_kill9()
 t_run "kill -9 of one app: its peer is reset, the other app's 50 MB intact" \
 	t_kill9
 
+t_hostile()
+{
+	# a transfer runs while another app writes garbage everywhere it can
+	local before after
+	before=$(build/tasctl stats | awk '$1=="drop_bad_app_cmd"{print $2}')
+	$EX/blast recv --port 7106 >"$SB_DIR/r7106" 2>&1 &
+	local rpid=$!
+	sleep 0.3
+	sb_in_b $PEER source --ip "$SB_IP_A" --port 7106 --bytes 52428800 \
+		>"$SB_DIR/s7106" 2>&1 &
+	local spid=$!
+	build/tests/apps/hostile cmds 20000 || return 1
+	build/tests/apps/hostile ring || return 1
+	build/tests/apps/hostile msg || return 1
+	wait $spid
+	wait $rpid
+	after=$(build/tasctl stats | awk '$1=="drop_bad_app_cmd"{print $2}')
+	build/tasctl stats | grep -E "^(drop_bad_app_cmd|drop_bad_app_ring|app_protocol_errors) "
+	cat "$SB_DIR/s7106" "$SB_DIR/r7106"
+	[ "$after" -gt "$before" ] &&
+		[ "$(sha_of "$SB_DIR/s7106")" = "$(sha_of "$SB_DIR/r7106")" ] &&
+		grep -q "received 52428800 bytes" "$SB_DIR/r7106"
+}
+t_run "garbage commands, impossible indices, bad messages: counted; other app's 50 MB intact" \
+	t_hostile
+
+t_churn_apps()
+{
+	local i before after
+	before=$(grep -c "resources freed" "$SB_DIR/tas.log")
+	for i in $(seq 150); do
+		build/tests/apps/hostile cmds 0 >/dev/null || return 1
+	done
+	sleep 0.5
+	after=$(grep -c "resources freed" "$SB_DIR/tas.log")
+	echo "apps freed: $before -> $after"
+	[ $((after - before)) -ge 150 ]
+}
+t_run "150 apps come and go: every one registered and freed" t_churn_apps
+
 t_alive()
 {
 	sb_in_b ping -c 1 -W 2 "$SB_IP_A" >/dev/null && recv_from_linux 7105 1000000

@@ -129,5 +129,32 @@ t_run "tasctl stats answers" t_stats
 
 kill "$ECHO_PID" 2>/dev/null
 sb_stop_tas
+
+# ---- routing through a gateway: tas on a /25, the peer's extra address
+# 198.18.0.200 lies outside it and is reached through the Linux host ----
+t_gateway()
+{
+	sb_tas --ip "$SB_IP_A/25" --gateway "$SB_IP_B" || return 1
+	# no dummy interfaces on this kernel: the extra address lives on lo
+	sb_in_b ip addr add 198.18.0.200/32 dev lo
+	rm -f "$SB_DIR/gw.ready"
+	sb_in_b $PEER sink --port 7500 --ready "$SB_DIR/gw.ready" \
+		>"$SB_DIR/gw.sink" 2>&1 &
+	local pid=$!
+	for _ in $(seq 50); do
+		[ -e "$SB_DIR/gw.ready" ] && break
+		sleep 0.1
+	done
+	local out
+	out=$($EX/blast send --ip 198.18.0.200 --port 7500 --bytes 1048576)
+	wait $pid
+	echo "$out"
+	cat "$SB_DIR/gw.sink"
+	sb_stop_tas
+	[ -n "$(echo "$out" | grep -o "sha256 [0-9a-f]*")" ] &&
+	[ "$(echo "$out" | grep -o 'sha256 [0-9a-f]*')" = \
+		"$(grep -o 'sha256 [0-9a-f]*' "$SB_DIR/gw.sink")" ]
+}
+t_run "connect off-prefix goes through --gateway, 1 MB intact" t_gateway
 grep -E "started|registered|gone" "$SB_DIR/tas.log" | head -5
 t_summary

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,10 @@ struct fake {
 	uint64_t comp[8192];
 	uint32_t comp_head, comp_tail;
 	int closed;
+	/* flow_queue: calls and the last arguments seen */
+	unsigned fq_calls;
+	uint32_t fq_lip, fq_rip;
+	uint16_t fq_lport, fq_rport;
 };
 
 static struct fake *to_fake(struct nic *nic)
@@ -168,6 +173,20 @@ static int fake_fd(struct nic *nic, unsigned q)
 	return -1;
 }
 
+static unsigned fake_flow_queue(struct nic *nic, uint32_t local_ip,
+				uint16_t local_port, uint32_t remote_ip,
+				uint16_t remote_port)
+{
+	struct fake *f = to_fake(nic);
+
+	f->fq_calls++;
+	f->fq_lip = local_ip;
+	f->fq_lport = local_port;
+	f->fq_rip = remote_ip;
+	f->fq_rport = remote_port;
+	return remote_port % 3u;
+}
+
 static void fake_close(struct nic *nic)
 {
 	struct fake *f = to_fake(nic);
@@ -186,6 +205,7 @@ static const struct nic_ops fake_ops = {
 	.link_info = fake_link_info,
 	.arm = fake_arm,
 	.fd = fake_fd,
+	.flow_queue = fake_flow_queue,
 	.close = fake_close,
 };
 
@@ -630,6 +650,24 @@ static void test_fault_tx_cookies_complete_exactly_once(void **state)
 	nic_close(n);
 }
 
+static void test_fault_flow_queue_delegates_to_inner(void **state)
+{
+	struct fake *f;
+	struct nic *n = wrap(&f, "drop=0.5,reorder=0.5,seed=7");
+	uint32_t lip = htonl(0xc0a80001u), rip = htonl(0x0a000002u);
+
+	(void)state;
+	assert_int_equal(nic_flow_queue(n, lip, 80, rip, 40001), 40001 % 3);
+	assert_int_equal(f->fq_calls, 1);
+	assert_int_equal(f->fq_lip, lip);
+	assert_int_equal(f->fq_lport, 80);
+	assert_int_equal(f->fq_rip, rip);
+	assert_int_equal(f->fq_rport, 40001);
+	assert_int_equal(nic_flow_queue(n, lip, 80, rip, 40002), 40002 % 3);
+	assert_int_equal(f->fq_calls, 2);
+	nic_close(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -646,6 +684,7 @@ int main(void)
 		cmocka_unit_test(
 			test_fault_delay_holds_frames_then_releases_in_order),
 		cmocka_unit_test(test_fault_tx_cookies_complete_exactly_once),
+		cmocka_unit_test(test_fault_flow_queue_delegates_to_inner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

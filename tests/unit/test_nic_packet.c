@@ -525,6 +525,353 @@ static void test_packet_fanout_two_queues_opens(void **state)
 	nic_close(nic);
 }
 
+/* ---- fanout steering: frames land where nic_flow_queue says ---- */
+
+#define STEER_TCP 512u	/* raw TCP frames of random 4-tuples */
+#define STEER_OTHER 8u	/* each: ARP, UDP, first fragments */
+#define STEER_KERNEL 16 /* kernel SYNs from ns B */
+#define STEER_MAGIC 0x54415351u
+
+enum steer_kind { K_TCP, K_ARP, K_UDP, K_FRAG, K_SYN, K_NR };
+
+struct steer_frame {
+	uint8_t kind;
+	uint32_t sip, dip; /* network order */
+	uint16_t sport, dport;
+	int want, got; /* queue; got -1 until seen */
+	unsigned seen;
+};
+
+static uint32_t xs_next(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* IPv4 frame from B to A with @optw words of IP options (NOPs), protocol
+ * TCP or UDP, ports from @f and a payload "TASQ" + idx. */
+static uint32_t build_ip(uint8_t *b, const struct steer_frame *f, uint32_t idx,
+			 unsigned optw)
+{
+	unsigned ihl = 5 + optw, l4 = f->kind == K_UDP ? 8 : 20;
+	uint32_t len = 14 + ihl * 4 + l4 + 8, magic = htonl(STEER_MAGIC);
+	uint8_t *ip = b + 14, *th = ip + ihl * 4;
+	uint16_t c;
+
+	memset(b, 0, len);
+	memcpy(b, mac_a, 6);
+	memcpy(b + 6, mac_b, 6);
+	b[12] = 0x08;
+	ip[0] = (uint8_t)(0x40 | ihl);
+	ip[2] = (uint8_t)((len - 14) >> 8);
+	ip[3] = (uint8_t)(len - 14);
+	ip[6] = f->kind == K_FRAG ? 0x20 : 0x40; /* MF (offset 0) or DF */
+	ip[8] = 64;
+	ip[9] = f->kind == K_UDP ? 17 : 6;
+	memcpy(ip + 12, &f->sip, 4);
+	memcpy(ip + 16, &f->dip, 4);
+	memset(ip + 20, 1, optw * 4); /* NOP options */
+	c = (uint16_t)~csum_fold(ip, ihl * 4, 0);
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+	th[0] = (uint8_t)(f->sport >> 8);
+	th[1] = (uint8_t)f->sport;
+	th[2] = (uint8_t)(f->dport >> 8);
+	th[3] = (uint8_t)f->dport;
+	if (f->kind == K_UDP) {
+		th[5] = 16;
+	} else {
+		th[12] = 5 << 4;
+		th[13] = 0x02; /* SYN */
+		th[15] = 0xff;
+	}
+	memcpy(th + l4, &magic, 4);
+	memcpy(th + l4 + 4, &idx, 4);
+	return len;
+}
+
+/* ARP request from B whose target protocol address carries idx. */
+static uint32_t build_arp(uint8_t *b, uint32_t idx)
+{
+	static const uint8_t hdr[8] = { 0, 1, 8, 0, 6, 4, 0, 1 };
+	uint32_t tpa = htonl(0x0a630000u | idx), spa = inet_addr(IP_KERNEL);
+
+	memset(b, 0, 60);
+	memset(b, 0xff, 6);
+	memcpy(b + 6, mac_b, 6);
+	b[12] = 0x08;
+	b[13] = 0x06;
+	memcpy(b + 14, hdr, 8);
+	memcpy(b + 22, mac_b, 6);
+	memcpy(b + 28, &spa, 4);
+	memcpy(b + 38, &tpa, 4);
+	return 60;
+}
+
+/* Which steer_frame @p is, or -1. */
+static int steer_classify(const uint8_t *p, uint32_t len,
+			  const struct steer_frame *fr, unsigned nfr)
+{
+	uint32_t magic, idx, ihl, sip, dip;
+	uint16_t sport, dport;
+	const uint8_t *th;
+	unsigned i;
+
+	if (len >= 42 && p[12] == 0x08 && p[13] == 0x06 &&
+	    !memcmp(p + 6, mac_b, 6)) {
+		idx = (uint32_t)p[40] << 8 | p[41];
+		return p[38] == 10 && p[39] == 0x63 && idx < nfr &&
+				       fr[idx].kind == K_ARP ?
+			       (int)idx :
+			       -1;
+	}
+	if (len < 34 || p[12] != 0x08 || p[13] != 0)
+		return -1;
+	ihl = (p[14] & 0xfu) * 4;
+	if (len < 14 + ihl + 16) /* UDP + magic */
+		return -1;
+	th = p + 14 + ihl;
+	memcpy(&sip, p + 26, 4);
+	memcpy(&dip, p + 30, 4);
+	sport = (uint16_t)(th[0] << 8 | th[1]);
+	dport = (uint16_t)(th[2] << 8 | th[3]);
+	if (p[23] == 6 && (th[13] & 0x12) == 0x02) { /* a kernel SYN? */
+		for (i = 0; i < nfr; i++)
+			if (fr[i].kind == K_SYN && fr[i].sip == sip &&
+			    fr[i].dip == dip && fr[i].sport == sport &&
+			    fr[i].dport == dport)
+				return (int)i;
+	}
+	th += p[23] == 17 ? 8 : 20;
+	if (th + 8 > p + len)
+		return -1;
+	memcpy(&magic, th, 4);
+	memcpy(&idx, th + 4, 4);
+	if (magic != htonl(STEER_MAGIC) || idx >= nfr)
+		return -1;
+	return (int)idx;
+}
+
+/* Drains every queue of @nic for up to @ms, recording where frames went. */
+static void steer_collect(struct nic *nic, unsigned nq, struct steer_frame *fr,
+			  unsigned nfr, unsigned ms)
+{
+	uint64_t t0 = now_ns();
+	unsigned i, left;
+
+	do {
+		for (unsigned q = 0; q < nq; q++) {
+			struct nic_rx rx[64];
+			unsigned k = nic_rx_burst(nic, q, rx, 64);
+
+			for (i = 0; i < k; i++) {
+				int j = steer_classify(rx[i].data, rx[i].len,
+						       fr, nfr);
+
+				if (j < 0)
+					continue;
+				if (fr[j].seen && fr[j].got != (int)q)
+					fail_msg("frame %d seen on queues %d "
+						 "and %u",
+						 j, fr[j].got, q);
+				fr[j].got = (int)q;
+				fr[j].seen++;
+			}
+		}
+		for (i = 0, left = 0; i < nfr; i++)
+			left += !fr[i].seen;
+	} while (left && now_ns() - t0 < ms * 1000000ull);
+}
+
+/* Kernel TCP connects from ns B to 198.18.0.1 (unanswered: their SYNs
+ * reach A's queues). Fills fr[] with their tuples; fds in @fds. */
+static void steer_kernel_syns(struct steer_frame *fr, int *fds, int n,
+			      uint32_t local_ip)
+{
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_in to = { .sin_family = AF_INET,
+					  .sin_addr.s_addr = local_ip };
+		struct sockaddr_in me;
+		socklen_t ml = sizeof(me);
+
+		to.sin_port = htons((uint16_t)(5000 + i * 37));
+		assert_int_equal(enter_ns(ns_b), 0);
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		leave_ns();
+		assert_true(fds[i] >= 0);
+		assert_true(connect(fds[i], (struct sockaddr *)&to,
+				    sizeof(to)) < 0 &&
+			    errno == EINPROGRESS);
+		assert_int_equal(
+			getsockname(fds[i], (struct sockaddr *)&me, &ml), 0);
+		fr[i].kind = K_SYN;
+		fr[i].sip = me.sin_addr.s_addr;
+		fr[i].dip = local_ip;
+		fr[i].sport = ntohs(me.sin_port);
+		fr[i].dport = ntohs(to.sin_port);
+	}
+}
+
+static void steer_round(struct nic *nic, unsigned nq, uint32_t seed)
+{
+	enum { NFR = STEER_TCP + 3 * STEER_OTHER + STEER_KERNEL };
+	static struct steer_frame fr[NFR];
+	static uint8_t bufs[32][128];
+	char err[NIC_ERR_LEN] = "";
+	unsigned per_q[NIC_MAX_QUEUES] = { 0 }, by_kind[K_NR] = { 0 };
+	uint32_t local_ip = htonl(0xc6120001u);
+	int fds[STEER_KERNEL];
+	struct nic *peer;
+	unsigned i, sent = 0;
+
+	memset(fr, 0, sizeof(fr));
+	steer_kernel_syns(fr, fds, STEER_KERNEL, local_ip);
+	for (i = STEER_KERNEL; i < NFR; i++) {
+		struct steer_frame *f = &fr[i];
+		unsigned k = i - STEER_KERNEL;
+
+		f->kind = k < STEER_TCP			  ? K_TCP :
+			  k < STEER_TCP + STEER_OTHER	  ? K_ARP :
+			  k < STEER_TCP + 2 * STEER_OTHER ? K_UDP :
+							    K_FRAG;
+		f->sip = htonl(xs_next(&seed));
+		/* half to our address, half to random ones */
+		f->dip = k & 1 ? local_ip : htonl(xs_next(&seed));
+		f->sport = (uint16_t)xs_next(&seed);
+		f->dport = (uint16_t)xs_next(&seed);
+	}
+	for (i = 0; i < NFR; i++) {
+		fr[i].got = -1;
+		fr[i].want = fr[i].kind == K_TCP || fr[i].kind == K_SYN ?
+				     (int)nic_flow_queue(nic, fr[i].dip,
+							 fr[i].dport,
+							 fr[i].sip,
+							 fr[i].sport) :
+				     0;
+		assert_true(fr[i].want >= 0 && fr[i].want < (int)nq);
+	}
+	peer = open_in(ns_b, if_b, NULL, err);
+	if (!peer)
+		print_error("%s\n", err);
+	assert_non_null(peer);
+	for (i = STEER_KERNEL; i < NFR;) {
+		struct nic_tx tx[32];
+		unsigned m = 0, done;
+
+		while (i + m < NFR && m < 32) {
+			struct steer_frame *f = &fr[i + m];
+			uint32_t len;
+
+			if (f->kind == K_ARP)
+				len = build_arp(bufs[m], i + m);
+			else /* every third frame carries IP options */
+				len = build_ip(bufs[m], f, i + m,
+					       (i + m) % 3 ? 0 : (i + m) % 7 + 1);
+			memset(&tx[m], 0, sizeof(tx[m]));
+			tx[m].hdr = bufs[m];
+			tx[m].hdr_len = (uint16_t)len;
+			tx[m].cookie = i + m;
+			m++;
+		}
+		done = nic_tx_burst(peer, 0, tx, m);
+		i += done;
+		sent += done;
+		steer_collect(nic, nq, fr, NFR, 0);
+		{
+			uint64_t c[64];
+
+			while (nic_tx_completions(peer, 0, c, 64))
+				;
+		}
+	}
+	steer_collect(nic, nq, fr, NFR, 3000);
+	for (i = 0; i < STEER_KERNEL; i++)
+		close(fds[i]);
+	nic_close(peer);
+	assert_int_equal(sent, NFR - STEER_KERNEL);
+	for (i = 0; i < NFR; i++) {
+		if (!fr[i].seen)
+			fail_msg("nq %u: frame %u (kind %d) never arrived", nq,
+				 i, fr[i].kind);
+		if (fr[i].got != fr[i].want)
+			fail_msg("nq %u: frame %u (kind %d) on queue %d, "
+				 "flow_queue says %d",
+				 nq, i, fr[i].kind, fr[i].got, fr[i].want);
+		per_q[fr[i].got]++;
+		by_kind[fr[i].kind]++;
+	}
+	print_message("nq %u:", nq);
+	for (unsigned q = 0; q < nq; q++) {
+		print_message(" q%u=%u", q, per_q[q]);
+		/* 528 flows over at most 4 queues: each gets a fair share */
+		assert_true(per_q[q] >= STEER_TCP / nq / 2);
+	}
+	print_message(" (tcp %u, kernel syn %u, arp/udp/frag %u/%u/%u)\n",
+		      by_kind[K_TCP], by_kind[K_SYN], by_kind[K_ARP],
+		      by_kind[K_UDP], by_kind[K_FRAG]);
+}
+
+static void test_packet_fanout_flows_land_on_flow_queue(void **state)
+{
+	static const unsigned nqs[] = { 2, 4 };
+	char err[NIC_ERR_LEN] = "";
+
+	(void)state;
+	NEED_NETNS();
+	for (unsigned t = 0; t < 2; t++) {
+		struct nic_params p = { .nqueues = nqs[t] };
+		struct nic *nic = open_in(ns_a, if_a, &p, err);
+
+		if (!nic)
+			print_error("%s\n", err);
+		assert_non_null(nic);
+		steer_round(nic, nqs[t], 0x9e3779b9u + t);
+		nic_close(nic);
+	}
+}
+
+/* A link flap unlinks and relinks every fanout member; the kernel keeps
+ * them in creation order, so the mapping must survive. */
+static void test_packet_fanout_mapping_survives_link_flap(void **state)
+{
+	struct nic_params p = { .nqueues = 4 };
+	char err[NIC_ERR_LEN] = "";
+	struct nic *nic;
+
+	(void)state;
+	NEED_NETNS();
+	nic = open_in(ns_a, if_a, &p, err);
+	if (!nic)
+		print_error("%s\n", err);
+	assert_non_null(nic);
+	assert_int_equal(sh("ip -n %s link set %s down", ns_a, if_a), 0);
+	assert_int_equal(sh("ip -n %s link set %s up", ns_a, if_a), 0);
+	usleep(200000); /* veth carrier back */
+	steer_round(nic, 4, 12345);
+	nic_close(nic);
+}
+
+static void test_packet_flow_queue_single_queue_is_zero(void **state)
+{
+	char err[NIC_ERR_LEN] = "";
+	struct nic *nic;
+	uint32_t s = 1;
+
+	(void)state;
+	NEED_NETNS();
+	nic = open_in(ns_a, if_a, NULL, err);
+	assert_non_null(nic);
+	for (unsigned i = 0; i < 1000; i++)
+		assert_int_equal(nic_flow_queue(nic, xs_next(&s),
+						(uint16_t)xs_next(&s),
+						xs_next(&s),
+						(uint16_t)xs_next(&s)),
+				 0);
+	nic_close(nic);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -538,6 +885,9 @@ int main(void)
 			test_packet_missing_interface_fails_with_one_line),
 		cmocka_unit_test(test_packet_interface_down_fails_clearly),
 		cmocka_unit_test(test_packet_fanout_two_queues_opens),
+		cmocka_unit_test(test_packet_fanout_flows_land_on_flow_queue),
+		cmocka_unit_test(test_packet_fanout_mapping_survives_link_flap),
+		cmocka_unit_test(test_packet_flow_queue_single_queue_is_zero),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -283,6 +283,21 @@ static void test_wire_close_removes_shm_file(void **state)
 	assert_int_equal(stat(cable_path, &st), -1);
 }
 
+static void test_wire_flow_queue_is_always_zero(void **state)
+{
+	struct nic *a = open_end(NULL);
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(nic_flow_queue(a, 0x0100000au + i * 7919u,
+						(uint16_t)(i * 13u),
+						0x0200000au ^ i * 104729u,
+						(uint16_t)(65535u - i)),
+				 0);
+	nic_close(a);
+}
+
 static void test_wire_arm_fd_wakes_on_peer_frame(void **state)
 {
 	static uint8_t bufs[32][FRAME_MAX];
@@ -438,6 +453,8 @@ int main(void)
 		cmocka_unit_test_setup(
 			test_wire_oversize_frame_dropped_and_completed, setup),
 		cmocka_unit_test_setup(test_wire_close_removes_shm_file, setup),
+		cmocka_unit_test_setup(test_wire_flow_queue_is_always_zero,
+				       setup),
 		cmocka_unit_test_setup(test_wire_arm_fd_wakes_on_peer_frame,
 				       setup),
 		cmocka_unit_test_setup(test_wire_forked_peer_echoes_byte_exact,
