@@ -22,7 +22,8 @@ void config_usage(const char *prog)
 	       "  --nic SPEC        ibv:DEV | packet:IFNAME | wire:NAME\n"
 	       "  --ip A.B.C.D/N    the service's IPv4 address and prefix\n"
 	       "  --gateway IP      next hop for addresses off the prefix\n"
-	       "  --cores N         fast-path cores (this build: 1)\n"
+	       "  --cores N         fast-path cores, one NIC queue each "
+	       "(default 1)\n"
 	       "  --socket PATH     app socket (default %s)\n"
 	       "  --fault SPEC      drop=P,dup=P,reorder=P,corrupt=P,"
 	       "truncate=P,delay=DUR,seed=S,dir=rx|tx|both\n"
@@ -182,13 +183,6 @@ int config_parse(struct tas_config *cfg, int argc, char **argv, char *err)
 			if (parse_uint("--cores", optarg, 1, TAS_MAX_CORES, &v,
 				       err))
 				return -EINVAL;
-			if (v != 1) {
-				snprintf(err, ERR_LEN,
-					 "--cores: %lu fast-path cores are not "
-					 "supported yet (this build runs 1)",
-					 v);
-				return -EINVAL;
-			}
 			cfg->cores = (unsigned)v;
 			break;
 		case O_SOCK:

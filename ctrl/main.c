@@ -139,6 +139,13 @@ int main(int argc, char **argv)
 	}
 	s->nic = nic;
 	nic_link_info(nic, &s->link);
+	if (s->link.nqueues < s->cfg.cores) {
+		fprintf(stderr,
+			"tas: %s: %u queues opened, --cores %u needs %u\n",
+			s->cfg.nic, s->link.nqueues, s->cfg.cores,
+			s->cfg.cores);
+		goto out_nic;
+	}
 	if (s->cfg.mtu && s->cfg.mtu < s->link.mtu)
 		s->link.mtu = (uint16_t)s->cfg.mtu;
 
@@ -188,8 +195,11 @@ int main(int argc, char **argv)
 			s->cfg.socket);
 		goto out_cores;
 	}
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	for (unsigned k = 0; k < s->ncores; k++)
-		if (fp_core_start(s->cores[k], -1)) {
+		if (fp_core_start(s->cores[k],
+				  ncpu > 0 ? (int)(k % (unsigned long)ncpu)
+					   : -1)) {
 			fprintf(stderr, "tas: core %u: cannot start thread\n",
 				k);
 			goto out_sock;

@@ -97,8 +97,14 @@ static void connect_fail(struct svc *s, struct arp_wait *w, int err)
 static void connect_dispatch(struct svc *s, struct arp_wait *w,
 			     const uint8_t *mac)
 {
+	/* the flow lives on the core whose queue receives its segments */
+	unsigned k =
+		nic_flow_queue(s->nic, s->cfg.ip, w->cmd.conn.local_port,
+			       w->cmd.conn.remote_ip, w->cmd.conn.remote_port) %
+		s->ncores;
+
 	memcpy(w->cmd.conn.mac, mac, 6);
-	if (!fp_core_post_cmd(s->cores[0], &w->cmd)) {
+	if (!fp_core_post_cmd(s->cores[k], &w->cmd)) {
 		connect_fail(s, w, -EAGAIN);
 		return;
 	}

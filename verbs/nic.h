@@ -244,8 +244,8 @@ static inline int nic_fd(struct nic *nic, unsigned q)
  * the queue the peer's packets will arrive on (core k polls queue k). The
  * answer is exact for IPv4/TCP frames without IP fragmentation steered by
  * NIC_STEER_LOCAL (ibv: the Toeplitz hash and indirection table of the RSS
- * QP; packet: the fanout CBPF program); a NIC_STEER_FLOW rule overrides it
- * for its flow. Single-queue backends and wire return 0.
+ * QP; packet: the fanout CBPF program). On ibv a NIC_STEER_FLOW rule
+ * overrides it for its flow. Single-queue backends and wire return 0.
  *
  * Return: a queue index in [0, link_info.nqueues).
  */

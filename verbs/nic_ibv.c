@@ -841,40 +841,6 @@ static int ibv_dereg_mem(struct nic *nic, uint32_t key)
 
 /* ---- flow -> queue prediction ---- */
 
-/**
- * ibv_toeplitz - the Toeplitz hash of the Microsoft RSS specification
- * @key: the secret key (ibv_rss_key for our RSS QP)
- * @key_len: its length; bytes past it count as zero
- * @in: the hash input, in the order and byte order the NIC feeds it
- * @len: bytes of @in
- *
- * For every set bit i of @in (most significant bit of in[0] first) the
- * 32 key bits starting at bit i are XORed into the result. mlx5 computes
- * exactly this for IBV_RX_HASH_FUNC_TOEPLITZ; the unit test checks it
- * against the specification's verification table.
- *
- * Return: the 32-bit hash.
- */
-uint32_t ibv_toeplitz(const uint8_t *key, size_t key_len, const uint8_t *in,
-		      size_t len)
-{
-	uint32_t hash = 0, window = 0;
-	size_t i;
-
-	for (i = 0; i < 4; i++)
-		window = window << 8 | (i < key_len ? key[i] : 0);
-	for (i = 0; i < len; i++) {
-		uint8_t next = i + 4 < key_len ? key[i + 4] : 0;
-
-		for (int b = 7; b >= 0; b--) {
-			if (in[i] >> b & 1)
-				hash ^= window;
-			window = window << 1 | (uint32_t)(next >> b & 1);
-		}
-	}
-	return hash;
-}
-
 /* Where the NIC_STEER_LOCAL rule's RSS QP puts a received segment: the
  * Toeplitz hash over src IPv4, dst IPv4, src TCP port, dst TCP port, all
  * in network byte order (IBV_RX_HASH_{SRC,DST}_IPV4 | _{SRC,DST}_PORT_TCP,

@@ -123,11 +123,9 @@ static inline struct ibv_nic *to_ibv(struct nic *nic)
  * also what software port selection should use to predict the queue). */
 extern const uint8_t ibv_rss_key[IBV_RSS_KEY_LEN];
 
-/* nic_ibv.c */
+/* nic_ibv_dev.c */
 uint32_t ibv_toeplitz(const uint8_t *key, size_t key_len, const uint8_t *in,
 		      size_t len);
-
-/* nic_ibv_dev.c */
 void ibv_msg(char *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void ibv_err(const struct ibv_nic *n, char *err, int e, const char *fmt, ...)

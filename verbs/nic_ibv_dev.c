@@ -3,7 +3,8 @@
  * Finds the ibv_context for "ibv:<dev>" (an RDMA name such as mlx5_0, or a
  * netdev such as enp65s0f0), checks the port, reads MAC/MTU/NUMA node from
  * sysfs, reads the device capabilities that decide the offloads, and owns
- * the NUMA-placed buffer allocator and the one-line error format.
+ * the NUMA-placed buffer allocator and the one-line error format, and the
+ * RSS key with the Toeplitz hash that predicts the RSS QP's choice.
  *
  * Facts relied on (shared/notes/verbs.md §1.1, §1.4, §4.1):
  * - ibv_get_device_list fails with ENOSYS on kernels without
@@ -50,6 +51,40 @@ const uint8_t ibv_rss_key[IBV_RSS_KEY_LEN] = {
 	0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
 	0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 };
+
+/**
+ * ibv_toeplitz - the Toeplitz hash of the Microsoft RSS specification
+ * @key: the secret key (ibv_rss_key for our RSS QP)
+ * @key_len: its length; bytes past it count as zero
+ * @in: the hash input, in the order and byte order the NIC feeds it
+ * @len: bytes of @in
+ *
+ * For every set bit i of @in (most significant bit of in[0] first) the
+ * 32 key bits starting at bit i are XORed into the result. mlx5 computes
+ * exactly this for IBV_RX_HASH_FUNC_TOEPLITZ; the unit test checks it
+ * against the specification's verification table.
+ *
+ * Return: the 32-bit hash.
+ */
+uint32_t ibv_toeplitz(const uint8_t *key, size_t key_len, const uint8_t *in,
+		      size_t len)
+{
+	uint32_t hash = 0, window = 0;
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		window = window << 8 | (i < key_len ? key[i] : 0);
+	for (i = 0; i < len; i++) {
+		uint8_t next = i + 4 < key_len ? key[i + 4] : 0;
+
+		for (int b = 7; b >= 0; b--) {
+			if (in[i] >> b & 1)
+				hash ^= window;
+			window = window << 1 | (uint32_t)(next >> b & 1);
+		}
+	}
+	return hash;
+}
 
 /**
  * ibv_msg - write one error line into a NIC_ERR_LEN buffer

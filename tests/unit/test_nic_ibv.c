@@ -24,6 +24,7 @@
 
 #include "tests/unit/ibv_double.h"
 #include "verbs/nic.h"
+#include "verbs/nic_ibv.h"
 
 static const uint8_t MAC0[6] = { 0xb8, 0x59, 0x9f, 0x12, 0x34, 0x56 };
 static char sysroot[64];
@@ -1043,6 +1044,226 @@ static void test_rx_rss_queue_reads_its_wq(void **state)
 	nic_close(nic);
 }
 
+/* ---- flow -> queue prediction (RSS Toeplitz) ---- */
+
+/* The default key of the Microsoft RSS specification. */
+static const uint8_t ms_key[40] = {
+	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+	0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+	0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+	0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+/* "Verifying the RSS Hash Calculation" (Microsoft RSS specification),
+ * IPv4 table: hash over src/dst address, and over src/dst address plus
+ * src/dst TCP port. */
+static const struct {
+	const char *dst, *src;
+	uint16_t dport, sport;
+	uint32_t h_ip, h_tcp;
+} ms_v4[] = {
+	{ "161.142.100.80", "66.9.149.187", 1766, 2794, 0x323e8fc2,
+	  0x51ccc178 },
+	{ "65.69.140.83", "199.92.111.2", 4739, 14230, 0xd718262a, 0xc626b0ea },
+	{ "12.22.207.184", "24.19.198.95", 38024, 12898, 0xd2d0a5de,
+	  0x5c2b394a },
+	{ "209.142.163.6", "38.27.205.30", 2217, 48228, 0x82989176,
+	  0xafc7327f },
+	{ "202.188.127.2", "153.39.163.191", 1303, 44251, 0x5d1809c5,
+	  0x10e828a2 },
+};
+
+/* Reference Toeplitz, one key window per input bit, written apart from
+ * the backend's so the two check each other. */
+static uint32_t ref_toeplitz(const uint8_t *key, size_t klen, const uint8_t *in,
+			     size_t n)
+{
+	uint32_t r = 0;
+
+	for (size_t bit = 0; bit < n * 8; bit++) {
+		uint32_t w = 0;
+
+		if (!(in[bit / 8] & (0x80u >> (bit % 8))))
+			continue;
+		for (size_t j = 0; j < 32; j++) {
+			size_t kb = bit + j;
+			unsigned v = kb / 8 < klen
+					     ? key[kb / 8] >> (7 - kb % 8) & 1u
+					     : 0;
+
+			w = w << 1 | v;
+		}
+		r ^= w;
+	}
+	return r;
+}
+
+/* Hash input as the NIC builds it: src IP, dst IP, src port, dst port,
+ * network order (ports given in host order). */
+static void rss_input(uint8_t in[12], uint32_t sip, uint32_t dip,
+		      uint16_t sport, uint16_t dport)
+{
+	uint16_t sp = htons(sport), dp = htons(dport);
+
+	memcpy(in, &sip, 4);
+	memcpy(in + 4, &dip, 4);
+	memcpy(in + 8, &sp, 2);
+	memcpy(in + 10, &dp, 2);
+}
+
+static void test_toeplitz_microsoft_verification_vectors(void **state)
+{
+	(void)state;
+	/* the backend programs the spec's default key */
+	assert_memory_equal(ibv_rss_key, ms_key, sizeof(ms_key));
+	for (size_t i = 0; i < sizeof(ms_v4) / sizeof(ms_v4[0]); i++) {
+		uint8_t in[12];
+
+		rss_input(in, inet_addr(ms_v4[i].src), inet_addr(ms_v4[i].dst),
+			  ms_v4[i].sport, ms_v4[i].dport);
+		assert_int_equal(ibv_toeplitz(ms_key, 40, in, 8),
+				 ms_v4[i].h_ip);
+		assert_int_equal(ibv_toeplitz(ms_key, 40, in, 12),
+				 ms_v4[i].h_tcp);
+		assert_int_equal(ref_toeplitz(ms_key, 40, in, 8),
+				 ms_v4[i].h_ip);
+		assert_int_equal(ref_toeplitz(ms_key, 40, in, 12),
+				 ms_v4[i].h_tcp);
+	}
+}
+
+static void test_toeplitz_matches_reference_random_inputs(void **state)
+{
+	uint32_t s = 0x12345678u;
+	uint8_t key[40], in[36];
+
+	(void)state;
+	for (int t = 0; t < 200; t++) {
+		for (size_t i = 0; i < sizeof(key); i++) {
+			s ^= s << 13;
+			s ^= s >> 17;
+			s ^= s << 5;
+			key[i] = (uint8_t)s;
+			if (i < sizeof(in))
+				in[i] = (uint8_t)(s >> 8);
+		}
+		/* up to the longest input a 40-byte key covers, and past
+		 * it (missing key bits count as zero) */
+		for (size_t n = 0; n <= sizeof(in); n += 4)
+			assert_int_equal(ibv_toeplitz(key, 40, in, n),
+					 ref_toeplitz(key, 40, in, n));
+		assert_int_equal(ibv_toeplitz(key, 7, in, 12),
+				 ref_toeplitz(key, 7, in, 12));
+	}
+}
+
+/* A model of the NIC built only from what the double recorded: the
+ * Toeplitz RSS QP's key and fields and its indirection table. Returns the
+ * queue whose WQ that table entry names. */
+static unsigned model_queue(unsigned nq, uint32_t sip, uint32_t dip,
+			    uint16_t sport, uint16_t dport)
+{
+	const uint64_t fields = IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4 |
+				IBV_RX_HASH_SRC_PORT_TCP |
+				IBV_RX_HASH_DST_PORT_TCP;
+	struct dbl_qp_rec *rss = qp_nth(1, (int)nq); /* after nq 1-WQ QPs */
+	const struct dbl_ind_rec *t = NULL;
+	uint8_t in[12];
+	uint32_t h;
+	struct ibv_wq *wq;
+
+	assert_non_null(rss);
+	assert_int_equal(rss->attr.rx_hash_conf.rx_hash_fields_mask, fields);
+	assert_int_equal(rss->attr.rx_hash_conf.rx_hash_key_len, 40);
+	for (int i = 0; i < dbl.nind; i++)
+		if (dbl.inds[i].t == rss->attr.rwq_ind_tbl)
+			t = &dbl.inds[i];
+	assert_non_null(t);
+	rss_input(in, sip, dip, sport, dport);
+	h = ref_toeplitz(rss->key, 40, in, sizeof(in));
+	wq = t->wq[h & ((1u << t->log_size) - 1)];
+	for (unsigned q = 0; q < nq; q++)
+		if (dbl.wqs[q].wq == wq)
+			return q;
+	fail_msg("table entry names no queue's WQ");
+	return 0;
+}
+
+static void test_rss_flow_queue_matches_recorded_rss_config(void **state)
+{
+	static const unsigned nqs[] = { 1, 2, 3, 4, 5, 8, 64 };
+	uint32_t s = 0xdecafbadu;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(nqs) / sizeof(nqs[0]); k++) {
+		unsigned nq = nqs[k], hits[NIC_MAX_QUEUES] = { 0 };
+		struct nic *nic = open_nic("mlx5_0", nq, 16, 16);
+
+		for (int i = 0; i < 4000; i++) {
+			uint32_t lip, rip, q;
+			uint16_t lport, rport;
+
+			s ^= s << 13;
+			s ^= s >> 17;
+			s ^= s << 5;
+			lip = i & 1 ? htonl(0xc0a80001u) : s;
+			rip = s * 2654435761u;
+			lport = i & 2 ? 80 : (uint16_t)(s >> 16);
+			rport = (uint16_t)(s ^ s >> 11);
+			q = nic_flow_queue(nic, lip, lport, rip, rport);
+			assert_true(q < nq);
+			if (nq == 1)
+				assert_int_equal(q, 0);
+			else /* the received segment: src remote, dst local */
+				assert_int_equal(q, model_queue(nq, rip, lip,
+								rport, lport));
+			hits[q]++;
+		}
+		for (unsigned q = 0; q < nq; q++) /* every queue is used */
+			assert_true(hits[q] > 0);
+		nic_close(nic);
+		dbl_reset();
+	}
+}
+
+/* End to end through the double: a segment delivered to the WQ the
+ * model picks is read from the queue nic_flow_queue named. */
+static void test_rss_flow_queue_frame_read_on_that_queue(void **state)
+{
+	struct nic_rx rx[4];
+	uint8_t f[64];
+	struct nic *nic;
+	uint32_t lip = inet_addr("161.142.100.80");
+	uint32_t rip = inet_addr("66.9.149.187");
+
+	(void)state;
+	nic = open_nic("mlx5_0", 3, 16, 16);
+	for (uint16_t rport = 2794; rport < 2794 + 24; rport++) {
+		uint32_t r = htonl(ntohl(rip) + rport * 7919u);
+		unsigned q = nic_flow_queue(nic, lip, 1766, r, rport);
+		unsigned m = model_queue(3, r, lip, rport, 1766);
+
+		assert_int_equal(q, m);
+		memset(f, 0, sizeof(f));
+		memcpy(f + 34, &rport, 2);
+		assert_int_equal(dbl_rx_frame(dbl.wqs[m].wq, f, sizeof(f), 0,
+					      IBV_WC_SUCCESS),
+				 0);
+		for (unsigned o = 0; o < 3; o++) {
+			unsigned k = nic_rx_burst(nic, o, rx, 4);
+
+			assert_int_equal(k, o == q);
+			if (k)
+				assert_memory_equal(rx[0].data + 34, &rport, 2);
+		}
+	}
+	/* the specification's first vector: hash 0x51ccc178, a 4-entry
+	 * table -> entry 0 -> queue 0 */
+	assert_int_equal(nic_flow_queue(nic, lip, 1766, rip, 2794),
+			 (0x51ccc178u & 3) % 3);
+	nic_close(nic);
+}
+
 /* ---- arm / fd ---- */
 
 static void test_arm_idle_then_event_wakes_fd(void **state)
@@ -1161,6 +1382,10 @@ int main(void)
 		T(test_rx_csum_flag_ignored_without_offload),
 		T(test_rx_error_cqe_not_returned_buffer_reposted),
 		T(test_rx_rss_queue_reads_its_wq),
+		T(test_toeplitz_microsoft_verification_vectors),
+		T(test_toeplitz_matches_reference_random_inputs),
+		T(test_rss_flow_queue_matches_recorded_rss_config),
+		T(test_rss_flow_queue_frame_read_on_that_queue),
 		T(test_arm_idle_then_event_wakes_fd),
 		T(test_arm_pending_completion_eagain_frame_kept),
 		T(test_arm_close_with_unfetched_event_no_hang),

@@ -623,9 +623,9 @@ static int steer_classify(const uint8_t *p, uint32_t len,
 	    !memcmp(p + 6, mac_b, 6)) {
 		idx = (uint32_t)p[40] << 8 | p[41];
 		return p[38] == 10 && p[39] == 0x63 && idx < nfr &&
-				       fr[idx].kind == K_ARP ?
-			       (int)idx :
-			       -1;
+				       fr[idx].kind == K_ARP
+			       ? (int)idx
+			       : -1;
 	}
 	if (len < 34 || p[12] != 0x08 || p[13] != 0)
 		return -1;
@@ -732,10 +732,10 @@ static void steer_round(struct nic *nic, unsigned nq, uint32_t seed)
 		struct steer_frame *f = &fr[i];
 		unsigned k = i - STEER_KERNEL;
 
-		f->kind = k < STEER_TCP			  ? K_TCP :
-			  k < STEER_TCP + STEER_OTHER	  ? K_ARP :
-			  k < STEER_TCP + 2 * STEER_OTHER ? K_UDP :
-							    K_FRAG;
+		f->kind = k < STEER_TCP			    ? K_TCP
+			  : k < STEER_TCP + STEER_OTHER	    ? K_ARP
+			  : k < STEER_TCP + 2 * STEER_OTHER ? K_UDP
+							    : K_FRAG;
 		f->sip = htonl(xs_next(&seed));
 		/* half to our address, half to random ones */
 		f->dip = k & 1 ? local_ip : htonl(xs_next(&seed));
@@ -744,12 +744,11 @@ static void steer_round(struct nic *nic, unsigned nq, uint32_t seed)
 	}
 	for (i = 0; i < NFR; i++) {
 		fr[i].got = -1;
-		fr[i].want = fr[i].kind == K_TCP || fr[i].kind == K_SYN ?
-				     (int)nic_flow_queue(nic, fr[i].dip,
-							 fr[i].dport,
-							 fr[i].sip,
-							 fr[i].sport) :
-				     0;
+		fr[i].want = fr[i].kind == K_TCP || fr[i].kind == K_SYN
+				     ? (int)nic_flow_queue(
+					       nic, fr[i].dip, fr[i].dport,
+					       fr[i].sip, fr[i].sport)
+				     : 0;
 		assert_true(fr[i].want >= 0 && fr[i].want < (int)nq);
 	}
 	peer = open_in(ns_b, if_b, NULL, err);
@@ -768,7 +767,8 @@ static void steer_round(struct nic *nic, unsigned nq, uint32_t seed)
 				len = build_arp(bufs[m], i + m);
 			else /* every third frame carries IP options */
 				len = build_ip(bufs[m], f, i + m,
-					       (i + m) % 3 ? 0 : (i + m) % 7 + 1);
+					       (i + m) % 3 ? 0
+							   : (i + m) % 7 + 1);
 			memset(&tx[m], 0, sizeof(tx[m]));
 			tx[m].hdr = bufs[m];
 			tx[m].hdr_len = (uint16_t)len;
@@ -864,11 +864,10 @@ static void test_packet_flow_queue_single_queue_is_zero(void **state)
 	nic = open_in(ns_a, if_a, NULL, err);
 	assert_non_null(nic);
 	for (unsigned i = 0; i < 1000; i++)
-		assert_int_equal(nic_flow_queue(nic, xs_next(&s),
-						(uint16_t)xs_next(&s),
-						xs_next(&s),
-						(uint16_t)xs_next(&s)),
-				 0);
+		assert_int_equal(
+			nic_flow_queue(nic, xs_next(&s), (uint16_t)xs_next(&s),
+				       xs_next(&s), (uint16_t)xs_next(&s)),
+			0);
 	nic_close(nic);
 }
 
