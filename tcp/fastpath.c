@@ -96,8 +96,11 @@ void fp_tx_flush(struct fp_core *c)
 	}
 	c->ntx -= sent;
 	uint64_t cookies[64];
-	while (nic_tx_completions(c->nic, c->queue, cookies, 64) == 64)
-		;
+	unsigned n;
+	/* completions come in posting order: the last cookie says every
+	 * frame up to it no longer reads app memory */
+	while ((n = nic_tx_completions(c->nic, c->queue, cookies, 64)) > 0)
+		c->tx_done = cookies[n - 1];
 }
 
 /**
@@ -112,6 +115,7 @@ struct nic_tx *fp_tx_slot(struct fp_core *c)
 	struct nic_tx *t = &c->txq[c->ntx];
 	memset(t, 0, sizeof(*t));
 	t->hdr = c->txhdr[c->ntx];
+	t->cookie = ++c->tx_seq;
 	return t;
 }
 
@@ -227,7 +231,13 @@ void fp_handle_out(struct fp_core *c, struct flow *f, struct tcp_out *o)
 		o->events |= TCP_OUT_CLOSED;
 	}
 	f->ev_rx += o->rx_new;
-	f->ev_txfreed += o->tx_freed;
+	if (o->tx_freed) {
+		/* acknowledged, but a retransmission may still be posted:
+		 * hand the bytes back only after every frame posted so far
+		 * has completed (see fp_flow_deliver) */
+		f->tx_hold += o->tx_freed;
+		f->tx_hold_tag = c->tx_seq;
+	}
 	f->ev_flags |= o->events & ~(uint32_t)TCP_OUT_CLOSED;
 	if (o->events & TCP_OUT_RESET) {
 		f->ev_err = o->err;
@@ -235,7 +245,7 @@ void fp_handle_out(struct fp_core *c, struct flow *f, struct tcp_out *o)
 	}
 	if (o->events & (TCP_OUT_CLOSED | TCP_OUT_RESET))
 		f->dead = true;
-	if (f->ev_rx || f->ev_txfreed || f->ev_flags)
+	if (f->ev_rx || f->ev_txfreed || f->tx_hold || f->ev_flags)
 		fp_mark_notify(c, f);
 	if (f->dead)
 		fp_mark_notify(c, f); /* flush frees it once delivered */
@@ -452,7 +462,9 @@ static void flush(struct fp_core *c, uint64_t now)
 
 		if (!f->used || !f->notify)
 			continue; /* stale entry of a freed flow */
-		if (!fp_flow_deliver(c, f)) {
+		if (!fp_flow_deliver(c, f) || f->tx_hold) {
+			/* ring full, or acked bytes still wait for NIC
+			 * completions: try again next poll */
 			c->notify[keep++] = idx;
 			continue;
 		}

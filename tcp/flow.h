@@ -32,6 +32,8 @@ struct flow {
 	uint64_t rx_off, tx_off;
 	/* events not yet delivered (coalesced) */
 	uint32_t ev_rx, ev_txfreed, ev_flags;
+	uint32_t tx_hold;     /* acked send-ring bytes not yet released */
+	uint64_t tx_hold_tag; /* ...until the core's tx_done reaches this */
 	int ev_err;
 	int32_t hnext; /* hash chain */
 };

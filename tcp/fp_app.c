@@ -134,6 +134,10 @@ bool fp_flow_deliver(struct fp_core *c, struct flow *f)
 			return false;
 		f->ev_rx = 0;
 	}
+	if (f->tx_hold && c->tx_done >= f->tx_hold_tag) {
+		f->ev_txfreed += f->tx_hold;
+		f->tx_hold = 0;
+	}
 	if (f->ev_txfreed) {
 		e.type = TAS_EV_TX_FREED;
 		e.a = f->ev_txfreed;

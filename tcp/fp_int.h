@@ -83,6 +83,8 @@ struct fp_core {
 	struct nic_tx txq[TXQ_MAX];
 	uint8_t txhdr[TXQ_MAX][NIC_HDR_MAX];
 	unsigned ntx;
+	uint64_t tx_seq;  /* cookie of the last descriptor handed out */
+	uint64_t tx_done; /* cookie of the last completed frame */
 	uint16_t ip_id;
 
 	/* --- rings with the control thread (private memory) --- */
