@@ -7,9 +7,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 . ci/sandbox.sh
+. tests/netns/common.bash
 
-PEER="/usr/bin/python3 tests/netns/peer.py"
-EX=build/examples
 
 trap 'sb_down' EXIT
 if ! sb_up; then
@@ -18,7 +17,6 @@ if ! sb_up; then
 	exit 1
 fi
 export TAS_SOCKET=$SB_SOCK
-sha_of() { grep -o 'sha256 [0-9a-f]*' "$1"; }
 
 t_up() { sb_tas --cores 2; }
 t_run "daemon starts with --cores 2" t_up
@@ -44,10 +42,7 @@ t_active()
 		pids+=($!)
 	done
 	for i in 1 2 3 4 5 6; do
-		for _ in $(seq 100); do
-			[ -e "$SB_DIR/ready$i" ] && break
-			sleep 0.1
-		done
+		wait_file "$SB_DIR/ready$i"
 	done
 	for i in 1 2 3 4 5 6; do
 		$EX/blast send --ip "$SB_IP_B" --port 760$i --bytes 20971520 \

@@ -6,9 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 . ci/sandbox.sh
+. tests/netns/common.bash
 
-PEER="/usr/bin/python3 tests/netns/peer.py"
-EX=build/examples
 PORT=7000
 
 trap 'sb_down' EXIT
@@ -82,43 +81,10 @@ t_run "connect to a closed port is refused" t_refused
 
 # ---- bulk both ways against Linux ----
 BYTES=${BULK_BYTES:-104857600}
-t_bulk_in()
-{
-	local out_r out_s
-	$EX/blast recv --port 7001 >"$SB_DIR/recv.out" 2>&1 &
-	local pid=$!
-	sleep 0.3
-	out_s=$(sb_in_b $PEER source --ip "$SB_IP_A" --port 7001 \
-		--bytes "$BYTES")
-	wait $pid
-	out_r=$(cat "$SB_DIR/recv.out")
-	echo "$out_s"
-	echo "$out_r"
-	[ "$(echo "$out_s" | grep -o 'sha256 [0-9a-f]*')" = \
-		"$(echo "$out_r" | grep -o 'sha256 [0-9a-f]*')" ] &&
-		echo "$out_r" | grep -q "received $BYTES bytes"
-}
+t_bulk_in() { recv_from_linux 7001 "$BYTES"; }
 t_run "Linux -> tas $BYTES bytes, SHA-256 matches" t_bulk_in
 
-t_bulk_out()
-{
-	local out_r out_s
-	sb_in_b $PEER sink --port 7002 --ready "$SB_DIR/sink.ready" \
-		>"$SB_DIR/sink.out" 2>&1 &
-	local pid=$!
-	for _ in $(seq 50); do
-		[ -e "$SB_DIR/sink.ready" ] && break
-		sleep 0.1
-	done
-	out_s=$($EX/blast send --ip "$SB_IP_B" --port 7002 --bytes "$BYTES")
-	wait $pid
-	out_r=$(cat "$SB_DIR/sink.out")
-	echo "$out_s"
-	echo "$out_r"
-	[ "$(echo "$out_s" | grep -o 'sha256 [0-9a-f]*')" = \
-		"$(echo "$out_r" | grep -o 'sha256 [0-9a-f]*')" ] &&
-		echo "$out_r" | grep -q "received $BYTES bytes"
-}
+t_bulk_out() { send_to_linux 7002 "$BYTES"; }
 t_run "tas -> Linux $BYTES bytes, SHA-256 matches" t_bulk_out
 
 t_stats()

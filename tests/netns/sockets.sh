@@ -1,0 +1,489 @@
+#!/usr/bin/env bash
+# needs: root
+# sockets.sh - unmodified Debian programs under
+# LD_PRELOAD=build/libtas_interpose.so against Linux peers in the other
+# namespace: socat both ways (SHA-256), redis with redis-benchmark and a
+# BGSAVE mid-load (values checked with redis-cli), nginx (edge-triggered
+# epoll, sendfile) and lighttpd serving 50 MB to curl and wrk, curl under
+# TAS fetching from Linux nginx and lighttpd, memcached -t 2 with every
+# value verified, iperf3 both directions, sockperf ping-pong both ways,
+# no-daemon and TAS_FALLBACK behaviour, no busy spinning while idle; then
+# socat and redis again with faults injected on the daemon.
+# Programs come from ci/deps-sockets.txt; a missing one is a visible skip.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+. ci/sandbox.sh
+
+PRE=$PWD/build/libtas_interpose.so
+W=$SB_DIR/sockets
+BIG=$((50 * 1024 * 1024))
+
+trap 'sb_down' EXIT
+if [ ! -f "$PRE" ]; then
+	t_skip setup "build/libtas_interpose.so not built (run make)"
+	t_summary
+	exit 1
+fi
+if ! sb_up; then
+	t_skip setup "cannot create network namespaces"
+	t_summary
+	exit 1
+fi
+mkdir -p "$W/www" "$W/redis" "$W/nginx" "$W/nginxb" "$W/lt" "$W/ltb"
+export TAS_SOCKET=$SB_SOCK
+
+t_run "daemon starts on packet:$SB_IFA" sb_tas
+
+# tas_bg LOG CMD...: start CMD under the shim in the background; its pid
+# lands in BG (and SB_PIDS, so the sandbox kills it on exit).
+tas_bg()
+{
+	local log=$1
+	shift
+	LD_PRELOAD=$PRE timeout 300 "$@" >"$log" 2>&1 &
+	BG=$!
+	SB_PIDS+=("$BG")
+}
+lin_bg()
+{
+	local log=$1
+	shift
+	sb_in_b timeout 300 "$@" >"$log" 2>&1 &
+	BG=$!
+	SB_PIDS+=("$BG")
+}
+stop() { kill "$@" 2>/dev/null; wait "$@" 2>/dev/null; }
+sha() { sha256sum | cut -d' ' -f1; }
+# wait_port NS HOST PORT: until something accepts there (10 s at most)
+wait_port()
+{
+	local i
+	for i in $(seq 100); do
+		if [ "$1" = b ]; then
+			sb_in_b timeout 1 bash -c "exec 3<>/dev/tcp/$2/$3" \
+				2>/dev/null && return 0
+		else
+			timeout 1 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null &&
+				return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+# run_or_skip NAME PROG... -- FUNC: skip visibly if a program is missing
+run_or_skip()
+{
+	local name=$1 p
+	shift
+	while [ "$1" != -- ]; do
+		p=$1
+		shift
+		if ! command -v "$p" >/dev/null 2>&1; then
+			t_skip "$name" "$p not installed (ci/deps-sockets.txt)"
+			return
+		fi
+	done
+	shift
+	t_run "$name" "$@"
+}
+
+head -c $BIG /dev/urandom >"$W/www/big.bin"
+head -c 8388608 /dev/urandom >"$W/in8.bin"
+echo "<html>tas</html>" >"$W/www/index.html"
+BIG_SHA=$(sha <"$W/www/big.bin")
+IN_SHA=$(sha <"$W/in8.bin")
+
+# ---- socat ----
+t_socat_out()
+{
+	lin_bg "$W/socat1.log" socat -u TCP-LISTEN:9001,reuseaddr \
+		OPEN:"$W/out1.bin",creat,trunc
+	local pid=$BG
+	sleep 0.3
+	LD_PRELOAD=$PRE timeout 60 socat -u OPEN:"$W/in8.bin" \
+		TCP:"$SB_IP_B":9001 || return 1
+	wait "$pid"
+	echo "sent $IN_SHA, Linux got $(sha <"$W/out1.bin")"
+	[ "$(sha <"$W/out1.bin")" = "$IN_SHA" ]
+}
+run_or_skip "socat under tas -> Linux socat, 8 MB, SHA-256 matches" socat \
+	-- t_socat_out
+
+t_socat_in()
+{
+	tas_bg "$W/socat2.log" socat -u TCP-LISTEN:9002,reuseaddr \
+		OPEN:"$W/out2.bin",creat,trunc
+	local pid=$BG
+	sleep 0.5
+	sb_in_b timeout 60 socat -u OPEN:"$W/in8.bin" TCP:"$SB_IP_A":9002 ||
+		return 1
+	wait "$pid"
+	echo "sent $IN_SHA, tas socat got $(sha <"$W/out2.bin")"
+	[ "$(sha <"$W/out2.bin")" = "$IN_SHA" ]
+}
+run_or_skip "Linux socat -> socat under tas, 8 MB, SHA-256 matches" socat \
+	-- t_socat_in
+
+t_socat_echo()
+{
+	# socat forks a child for EXEC: the child must not disturb the parent
+	tas_bg "$W/socat3.log" socat TCP-LISTEN:9003,reuseaddr EXEC:cat
+	local pid=$BG
+	sleep 0.5
+	sb_in_b timeout 60 socat -t 5 - TCP:"$SB_IP_A":9003 \
+		<"$W/in8.bin" >"$W/out3.bin" || return 1
+	stop "$pid"
+	echo "echoed $(stat -c %s "$W/out3.bin") bytes"
+	[ "$(sha <"$W/out3.bin")" = "$IN_SHA" ]
+}
+run_or_skip "socat EXEC:cat under tas (fork) echoes 8 MB intact" socat \
+	-- t_socat_echo
+
+t_refused()
+{
+	local out
+	out=$(LD_PRELOAD=$PRE timeout 10 socat -u /dev/null \
+		TCP:"$SB_IP_B":9099 2>&1)
+	echo "$out"
+	echo "$out" | grep -q "Connection refused"
+}
+run_or_skip "connect to a closed Linux port: ECONNREFUSED" socat -- t_refused
+
+t_no_daemon()
+{
+	local out rc start=$SECONDS
+	out=$(TAS_SOCKET=$W/none.sock LD_PRELOAD=$PRE timeout 10 socat -u \
+		/dev/null TCP:"$SB_IP_B":9001 2>&1)
+	rc=$?
+	echo "$out"
+	echo "exit $rc after $((SECONDS - start)) s"
+	[ $rc -ne 0 ] && [ $rc -ne 124 ] &&
+		echo "$out" | grep -q "libtas: cannot reach the tas daemon"
+}
+run_or_skip "no daemon: the first TCP call fails with one clear line" socat \
+	-- t_no_daemon
+
+t_fallback()
+{
+	lin_bg "$W/socat4.log" socat -u TCP-LISTEN:9004,reuseaddr \
+		OPEN:"$W/out4.bin",creat,trunc
+	local pid=$BG
+	sleep 0.3
+	sb_in_b env TAS_SOCKET="$W/none.sock" TAS_FALLBACK=1 LD_PRELOAD="$PRE" \
+		timeout 30 socat -u OPEN:"$W/in8.bin" TCP:"$SB_IP_B":9004 ||
+		return 1
+	wait "$pid"
+	[ "$(sha <"$W/out4.bin")" = "$IN_SHA" ]
+}
+run_or_skip "TAS_FALLBACK=1 without a daemon uses the kernel" socat \
+	-- t_fallback
+
+# ---- redis ----
+t_redis()
+{
+	local pid out v ok=0 i
+	tas_bg "$W/redis.log" redis-server --port 6390 --bind 0.0.0.0 \
+		--save "" --appendonly no --protected-mode no --dir "$W/redis"
+	pid=$BG
+	wait_port a "$SB_IP_A" 6390 || sb_in_b timeout 5 redis-cli \
+		-h "$SB_IP_A" -p 6390 ping
+	sb_in_b timeout 120 redis-benchmark -h "$SB_IP_A" -p 6390 \
+		-t set,get,lpush,lpop -n 100000 -c 50 -P 16 -q \
+		>"$W/rb.out" 2>&1 &
+	local bp=$!
+	sleep 1
+	sb_in_b timeout 10 redis-cli -h "$SB_IP_A" -p 6390 bgsave
+	wait $bp || {
+		cat "$W/rb.out"
+		stop "$pid"
+		return 1
+	}
+	tr '\r' '\n' <"$W/rb.out" | grep "requests per second"
+	if grep -qiE "error|refused|reset" "$W/rb.out"; then
+		grep -iE "error|refused|reset" "$W/rb.out" | head -3
+		stop "$pid"
+		return 1
+	fi
+	for i in $(seq 1 500); do
+		echo "SET key:$i v$i-$(printf '%0200d' "$i")"
+	done | sb_in_b timeout 30 redis-cli -h "$SB_IP_A" -p 6390 >/dev/null
+	for i in 1 2 77 250 499 500; do
+		v=$(sb_in_b timeout 10 redis-cli -h "$SB_IP_A" -p 6390 \
+			GET key:$i)
+		[ "$v" = "v$i-$(printf '%0200d' "$i")" ] && ok=$((ok + 1))
+	done
+	out=$(sb_in_b timeout 10 redis-cli -h "$SB_IP_A" -p 6390 \
+		info persistence | tr -d '\r' | grep rdb_last_bgsave_status)
+	echo "values verified: $ok/6, $out"
+	grep -E "Background saving" "$W/redis.log"
+	stop "$pid"
+	[ $ok -eq 6 ] && [ "$out" = "rdb_last_bgsave_status:ok" ]
+}
+run_or_skip "redis-server under tas: redis-benchmark set/get/lpush/lpop \
+-n 100000 -c 50 -P 16 with BGSAVE, values verified" redis-server \
+	redis-benchmark redis-cli -- t_redis
+
+t_redis_client()
+{
+	local pid
+	lin_bg "$W/redisb.log" redis-server --port 6391 --bind "$SB_IP_B" \
+		--save "" --appendonly no --protected-mode no --dir "$W/redis"
+	pid=$BG
+	wait_port b "$SB_IP_B" 6391
+	LD_PRELOAD=$PRE timeout 120 redis-benchmark -h "$SB_IP_B" -p 6391 \
+		-t set,get -n 50000 -c 20 -P 16 -q >"$W/rb2.out" 2>&1
+	local rc=$?
+	tr '\r' '\n' <"$W/rb2.out" | grep "requests per second"
+	stop "$pid"
+	[ $rc -eq 0 ] && ! grep -qiE "error|refused|reset" "$W/rb2.out"
+}
+run_or_skip "redis-benchmark under tas against Linux redis" redis-server \
+	redis-benchmark -- t_redis_client
+
+# ---- HTTP: nginx and lighttpd ----
+nginx_conf()
+{
+	# $1 dir, $2 listen
+	cat >"$1/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $1/error.log;
+pid $1/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  client_body_temp_path $1;
+  proxy_temp_path $1;
+  fastcgi_temp_path $1;
+  uwsgi_temp_path $1;
+  scgi_temp_path $1;
+  server { listen $2; root $W/www; }
+}
+EOF
+}
+lighttpd_conf()
+{
+	# $1 dir, $2 bind, $3 port
+	cat >"$1/lighttpd.conf" <<EOF
+server.document-root = "$W/www"
+server.port = $3
+server.bind = "$2"
+server.errorlog = "$1/error.log"
+server.pid-file = "$1/lighttpd.pid"
+server.modules = ()
+EOF
+}
+
+# http_check URL: Linux curl (SHA of 50 MB, three times) and wrk
+http_check()
+{
+	local i got out
+	for i in 1 2 3; do
+		got=$(sb_in_b timeout 60 curl -sf "$1/big.bin" | sha)
+		[ "$got" = "$BIG_SHA" ] || {
+			echo "fetch $i: sha $got, want $BIG_SHA"
+			return 1
+		}
+	done
+	echo "3 x 50 MB fetched, SHA-256 $BIG_SHA"
+	sb_in_b timeout 60 curl -s -o /dev/null -w \
+		"curl: %{http_code} %{size_download} bytes %{speed_download} B/s\n" \
+		"$1/big.bin"
+	if command -v wrk >/dev/null; then
+		out=$(sb_in_b timeout 30 wrk -t 2 -c 20 -d 3 "$1/index.html")
+		echo "$out" | grep -E "Requests/sec|requests in|Socket errors|Non-2xx"
+		echo "$out" | grep -q "requests in" || return 1
+		! echo "$out" | grep -qE "Socket errors|Non-2xx"
+	fi
+}
+
+t_nginx()
+{
+	local pid rc
+	nginx_conf "$W/nginx" 8080
+	tas_bg "$W/nginx.out" nginx -c "$W/nginx/nginx.conf" -p "$W/nginx"
+	pid=$BG
+	wait_port a "$SB_IP_A" 8080
+	http_check "http://$SB_IP_A:8080"
+	rc=$?
+	stop "$pid"
+	return $rc
+}
+run_or_skip "nginx under tas (epoll ET, sendfile): Linux curl 50 MB and wrk" \
+	nginx curl -- t_nginx
+
+t_lighttpd()
+{
+	local pid rc
+	lighttpd_conf "$W/lt" 0.0.0.0 8090
+	tas_bg "$W/lt.out" lighttpd -D -f "$W/lt/lighttpd.conf"
+	pid=$BG
+	wait_port a "$SB_IP_A" 8090
+	http_check "http://$SB_IP_A:8090"
+	rc=$?
+	stop "$pid"
+	return $rc
+}
+run_or_skip "lighttpd under tas: Linux curl 50 MB and wrk" lighttpd curl \
+	-- t_lighttpd
+
+# curl_from URL: curl under tas fetches 50 MB from a Linux server
+curl_from()
+{
+	local got
+	got=$(LD_PRELOAD=$PRE timeout 60 curl -sf "$1/big.bin" | sha)
+	echo "curl under tas: sha $got"
+	[ "$got" = "$BIG_SHA" ] || return 1
+	LD_PRELOAD=$PRE timeout 60 curl -s -o /dev/null -w \
+		"curl under tas: %{http_code} %{size_download} bytes %{speed_download} B/s\n" \
+		"$1/big.bin"
+}
+
+t_curl_nginx()
+{
+	local pid rc
+	nginx_conf "$W/nginxb" "$SB_IP_B:8081"
+	lin_bg "$W/nginxb.out" nginx -c "$W/nginxb/nginx.conf" -p "$W/nginxb"
+	pid=$BG
+	wait_port b "$SB_IP_B" 8081
+	curl_from "http://$SB_IP_B:8081"
+	rc=$?
+	stop "$pid"
+	return $rc
+}
+run_or_skip "curl under tas fetches 50 MB from Linux nginx" nginx curl \
+	-- t_curl_nginx
+
+t_curl_lighttpd()
+{
+	local pid rc
+	lighttpd_conf "$W/ltb" "$SB_IP_B" 8091
+	lin_bg "$W/ltb.out" lighttpd -D -f "$W/ltb/lighttpd.conf"
+	pid=$BG
+	wait_port b "$SB_IP_B" 8091
+	curl_from "http://$SB_IP_B:8091"
+	rc=$?
+	stop "$pid"
+	return $rc
+}
+run_or_skip "curl under tas fetches 50 MB from Linux lighttpd" lighttpd curl \
+	-- t_curl_lighttpd
+
+# ---- memcached ----
+t_memcached()
+{
+	local pid rc
+	tas_bg "$W/mc.log" memcached -t 2 -p 11311 -U 0 -u root -l 0.0.0.0
+	pid=$BG
+	wait_port a "$SB_IP_A" 11311
+	sb_in_b timeout 120 python3 tests/netns/sockets_mc.py "$SB_IP_A" \
+		11311 20 200
+	rc=$?
+	stop "$pid"
+	return $rc
+}
+run_or_skip "memcached -t 2 under tas: 20 Linux connections, 4000 values \
+verified" memcached python3 -- t_memcached
+
+# ---- iperf3 and sockperf ----
+t_iperf()
+{
+	local pid out
+	tas_bg "$W/iperf.log" iperf3 -s -p 5211 -B 0.0.0.0
+	pid=$BG
+	wait_port a "$SB_IP_A" 5211
+	out=$(sb_in_b timeout 30 iperf3 -c "$SB_IP_A" -p 5211 -t 3 2>&1) || {
+		echo "$out"
+		stop "$pid"
+		return 1
+	}
+	echo "Linux -> tas: $(echo "$out" | grep receiver)"
+	out=$(sb_in_b timeout 30 iperf3 -c "$SB_IP_A" -p 5211 -t 3 -R 2>&1) || {
+		echo "$out"
+		stop "$pid"
+		return 1
+	}
+	echo "tas -> Linux: $(echo "$out" | grep receiver)"
+	stop "$pid"
+}
+run_or_skip "iperf3 -s under tas, Linux iperf3 -c both directions (-R)" \
+	iperf3 -- t_iperf
+
+t_sockperf()
+{
+	local pid out
+	tas_bg "$W/sp.log" sockperf server --tcp -i 0.0.0.0 -p 11111
+	pid=$BG
+	sleep 1
+	out=$(sb_in_b timeout 30 sockperf ping-pong --tcp -i "$SB_IP_A" \
+		-p 11111 -t 3 2>&1)
+	stop "$pid"
+	echo "$out" | grep -E "Summary|percentile 50.000|percentile 99.000"
+	echo "$out" | grep -q "Summary: Latency is" || return 1
+	lin_bg "$W/spb.log" sockperf server --tcp -i "$SB_IP_B" -p 11112
+	pid=$BG
+	sleep 1
+	out=$(LD_PRELOAD=$PRE timeout 30 sockperf ping-pong --tcp \
+		-i "$SB_IP_B" -p 11112 -t 3 2>&1)
+	stop "$pid"
+	echo "$out" | grep -E "Summary|percentile 50.000|percentile 99.000"
+	echo "$out" | grep -q "Summary: Latency is"
+}
+run_or_skip "sockperf ping-pong both ways (server under tas, then client)" \
+	sockperf -- t_sockperf
+
+# ---- idle: no busy spinning ----
+t_idle()
+{
+	local pid a b
+	tas_bg "$W/redis-idle.log" redis-server --port 6392 --bind 0.0.0.0 \
+		--save "" --appendonly no --protected-mode no --hz 1 \
+		--dir "$W/redis"
+	pid=$(pgrep -f "redis-server 0.0.0.0:6392" | head -1)
+	wait_port a "$SB_IP_A" 6392
+	sb_in_b timeout 10 redis-cli -h "$SB_IP_A" -p 6392 set k v >/dev/null
+	sleep 0.5
+	pid=$(pgrep -f "redis-server 0.0.0.0:6392" | head -1)
+	[ -n "$pid" ] || return 1
+	a=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	sleep 3
+	b=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	echo "redis-server with a TAS listener: $((b - a)) CPU ticks in 3 s idle"
+	stop "$BG"
+	[ $((b - a)) -le 30 ]
+}
+run_or_skip "an idle server under tas does not spin (<10% CPU)" redis-server \
+	redis-cli -- t_idle
+
+# ---- the same with faults on the daemon ----
+sb_stop_tas
+t_fault_up() { sb_tas --fault drop=0.01,reorder=0.01,seed=11; }
+t_run "daemon restarts with --fault drop=0.01,reorder=0.01" t_fault_up
+run_or_skip "faults: socat under tas -> Linux, SHA-256 matches" socat \
+	-- t_socat_out
+run_or_skip "faults: Linux socat -> socat under tas, SHA-256 matches" socat \
+	-- t_socat_in
+t_redis_fault()
+{
+	local pid out
+	tas_bg "$W/redis-f.log" redis-server --port 6393 --bind 0.0.0.0 \
+		--save "" --appendonly no --protected-mode no --dir "$W/redis"
+	pid=$BG
+	wait_port a "$SB_IP_A" 6393
+	sb_in_b timeout 120 redis-benchmark -h "$SB_IP_A" -p 6393 \
+		-t set,get -n 50000 -c 20 -P 16 -q >"$W/rbf.out" 2>&1
+	local rc=$?
+	tr '\r' '\n' <"$W/rbf.out" | grep "requests per second"
+	out=$(sb_in_b timeout 10 redis-cli -h "$SB_IP_A" -p 6393 set fk fv)
+	stop "$pid"
+	[ $rc -eq 0 ] && [ "$out" = OK ] &&
+		! grep -qiE "error|refused|reset" "$W/rbf.out"
+}
+run_or_skip "faults: redis-benchmark against redis under tas" redis-server \
+	redis-benchmark -- t_redis_fault
+
+sb_stop_tas
+t_summary
