@@ -31,3 +31,33 @@ $(BUILD)/examples/%: $(BUILD)/client/examples/%.o $(LIBTAS_SO)
 
 ALL_TARGETS += $(LIBTAS_SO) $(TAS_EXAMPLE_BINS)
 ALL_OBJS += $(LIBTAS_OBJS) $(TAS_EXAMPLE_OBJS)
+
+# ---- libtas_sockets / libtas_interpose (sockets owner) ----
+# libtas_sockets.so: the tas_* API (include/tas_sockets.h), linked to
+# libtas.so (found through $ORIGIN). libtas_interpose.so: the LD_PRELOAD
+# shim, self-contained (sockets and libtas objects inside, hidden), that
+# exports only the POSIX names of client/interpose.map.
+SOCK_SRCS := client/sock_core.c client/sock_event.c client/sock_io.c \
+	client/sock_opt.c client/sock_poll.c
+SOCK_OBJS := $(SOCK_SRCS:%.c=$(BUILD)/%.o)
+SOCK_SO := $(BUILD)/libtas_sockets.so
+INTERPOSE_OBJS := $(BUILD)/client/interpose.o
+INTERPOSE_SO := $(BUILD)/libtas_interpose.so
+
+$(SOCK_OBJS) $(INTERPOSE_OBJS): CFLAGS += -fvisibility=hidden
+
+$(SOCK_SO): $(SOCK_OBJS) $(LIBTAS_SO) client/sockets.map
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libtas_sockets.so \
+		-Wl,--version-script=client/sockets.map -o $@ $(SOCK_OBJS) \
+		-L$(BUILD) -ltas -Wl,-rpath,'$$ORIGIN' -ldl -lpthread
+
+$(INTERPOSE_SO): $(INTERPOSE_OBJS) $(SOCK_OBJS) $(LIBTAS_OBJS) \
+		client/interpose.map
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libtas_interpose.so \
+		-Wl,--version-script=client/interpose.map -o $@ \
+		$(INTERPOSE_OBJS) $(SOCK_OBJS) $(LIBTAS_OBJS) -ldl -lpthread
+
+ALL_TARGETS += $(SOCK_SO) $(INTERPOSE_SO)
+ALL_OBJS += $(SOCK_OBJS) $(INTERPOSE_OBJS)

@@ -149,19 +149,19 @@ struct tsock {
 	struct sock_obj obj;
 	uint8_t state; /* enum tsock_state */
 	bool nonblock;
-	bool orphan;		 /* no fd left; awaiting a flextcp event */
-	bool conn_live;		 /* flextcp owns conn (close needed) */
-	bool connect_reported;	 /* connect() said 0/error after async */
-	bool rx_eof, rd_shut;	 /* peer FIN; SHUT_RD */
-	bool tx_shut;		 /* SHUT_WR done (FIN queued) */
-	bool reset;		 /* aborted by the service */
+	bool orphan;	       /* no fd left; awaiting a flextcp event */
+	bool conn_live;	       /* flextcp owns conn (close needed) */
+	bool connect_reported; /* connect() said 0/error after async */
+	bool rx_eof, rd_shut;  /* peer FIN; SHUT_RD */
+	bool tx_shut;	       /* SHUT_WR done (FIN queued) */
+	bool reset;	       /* aborted by the service */
 	bool reuseaddr, reuseport;
 	bool bound;
-	int so_error;		 /* pending error, reported once */
+	int so_error;		      /* pending error, reported once */
 	int rcvtimeo_ms, sndtimeo_ms; /* 0 = none */
 	struct sockaddr_in local, remote;
-	struct sock_listen *lst; /* TS_LISTEN */
-	struct tsock *next;	 /* listener's ready queue */
+	struct sock_listen *lst;  /* TS_LISTEN */
+	struct tsock *next;	  /* listener's ready queue */
 	uint32_t gen_in, gen_out; /* bumped on input / output events */
 	struct sock_epitem *watchers;
 	unsigned rx_n;
@@ -195,8 +195,8 @@ struct sock_epitem {
 	int fd;
 	uint32_t events;
 	epoll_data_t data;
-	uint32_t seen_in, seen_out; /* generations last reported (ET) */
-	bool disabled;		    /* EPOLLONESHOT fired */
+	uint32_t seen_in, seen_out;	 /* generations last reported (ET) */
+	bool disabled;			 /* EPOLLONESHOT fired */
 	struct sock_epitem *prev, *next; /* ring in ep (head sentinel) */
 	struct sock_epitem *ts_next;	 /* ts->watchers */
 };
@@ -278,12 +278,15 @@ void sock_put(struct sock_obj *o);
 int sock_tas_up(void);
 int sock_fail(int err);
 bool sock_is_tas(int fd);
+void sock_addr_out(const struct sockaddr_in *sin, struct sockaddr *addr,
+		   socklen_t *addrlen);
 
 /* sock_event.c */
 void sock_dispatch(void);
 int sock_sleep(struct pollfd *pfds, nfds_t n, int timeout_ms,
 	       const sigset_t *sigmask);
 void sock_wake_all(void);
+void sock_waiter_forget(void);
 uint32_t sock_revents(const struct tsock *ts);
 int sock_block(struct tsock *ts, uint32_t mask, int timeout_ms);
 int sock_deadline_left(const struct timespec *deadline);
@@ -296,9 +299,7 @@ void sock_epitems_drop(struct tsock *ts);
 uint32_t sock_tx_room(const struct tsock *ts);
 
 /* sock_io.c */
-ssize_t sock_recv_iov(int fd, const struct iovec *iov, int iovcnt,
-		      int flags);
-ssize_t sock_send_iov(int fd, const struct iovec *iov, int iovcnt,
-		      int flags);
+ssize_t sock_recv_iov(int fd, const struct iovec *iov, int iovcnt, int flags);
+ssize_t sock_send_iov(int fd, const struct iovec *iov, int iovcnt, int flags);
 
 #endif /* CLIENT_SOCK_H */

@@ -27,7 +27,12 @@ void config_usage(const char *prog)
 	       "  --socket PATH     app socket (default %s)\n"
 	       "  --fault SPEC      drop=P,dup=P,reorder=P,corrupt=P,"
 	       "truncate=P,delay=DUR,seed=S,dir=rx|tx|both\n"
-	       "  --cc reno         congestion control (this build: reno)\n"
+	       "  --cc ALGO         dctcp (default) | timely[:k=v,..] | "
+	       "const[:RATE] | reno\n"
+	       "  --cc-interval DUR how often the control thread recomputes "
+	       "windows (default 100us)\n"
+	       "  --link SPEC       bottleneck model: rate=RATE,delay=DUR,"
+	       "queue=PKTS,ecn=PKTS\n"
 	       "  --mtu N           IP MTU (default: the device's)\n"
 	       "  --idle-us N       busy-poll this long before sleeping "
 	       "(default 200)\n"
@@ -121,6 +126,7 @@ int config_parse(struct tas_config *cfg, int argc, char **argv, char *err)
 		O_RXBUF,
 		O_TXBUF,
 		O_APPCONNS,
+		O_CCINT,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -132,6 +138,7 @@ int config_parse(struct tas_config *cfg, int argc, char **argv, char *err)
 		{ "fault", required_argument, 0, O_FAULT },
 		{ "link", required_argument, 0, O_LINK },
 		{ "cc", required_argument, 0, O_CC },
+		{ "cc-interval", required_argument, 0, O_CCINT },
 		{ "mtu", required_argument, 0, O_MTU },
 		{ "idle-us", required_argument, 0, O_IDLE },
 		{ "busy-poll", no_argument, 0, O_BUSY },
@@ -154,6 +161,7 @@ int config_parse(struct tas_config *cfg, int argc, char **argv, char *err)
 	cfg->log_level = LOG_INFO;
 	cfg->rxbuf = cfg->txbuf = 131072;
 	cfg->app_conns = 1024;
+	cc_config_init(&cfg->cc);
 	opterr = 0;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -198,18 +206,15 @@ int config_parse(struct tas_config *cfg, int argc, char **argv, char *err)
 			cfg->fault = optarg;
 			break;
 		case O_LINK:
-			snprintf(err, ERR_LEN,
-				 "--link: the bottleneck model is not "
-				 "supported yet");
-			return -EINVAL;
+			cfg->link = optarg;
+			break;
 		case O_CC:
-			if (strcmp(optarg, "reno")) {
-				snprintf(err, ERR_LEN,
-					 "--cc: \"%s\" is not available yet "
-					 "(this build has: reno)",
-					 optarg);
+			if (cc_parse(optarg, &cfg->cc, err))
 				return -EINVAL;
-			}
+			break;
+		case O_CCINT:
+			if (cc_parse_interval(optarg, &cfg->cc, err))
+				return -EINVAL;
 			break;
 		case O_MTU:
 			if (parse_uint("--mtu", optarg, 576, 9000, &v, err))

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctrl/cc.h"
+
 struct tas_config {
 	const char *nic; /* BACKEND:DEV */
 	uint32_t ip;	 /* network order */
@@ -12,6 +14,7 @@ struct tas_config {
 	uint32_t gateway; /* network order, 0 = none */
 	unsigned cores;
 	const char *socket;
+	const char *link;  /* NULL = none */
 	const char *fault; /* NULL = none */
 	unsigned mtu;	   /* 0 = the device's */
 	unsigned idle_us;
@@ -20,6 +23,7 @@ struct tas_config {
 	int log_level;
 	uint32_t rxbuf, txbuf; /* per connection, powers of two */
 	unsigned app_conns;    /* connection buffer slots per app */
+	struct cc_config cc;
 };
 
 /**

@@ -16,9 +16,11 @@
 
 #include "ctrl/log.h"
 #include "ctrl/svc.h"
+#include "ctrl/cc_loop.h"
 #include "verbs/nic_fault.h"
+#include "verbs/nic_link.h"
 
-enum { TAG_LSOCK = 1, TAG_APP, TAG_CORE, TAG_SIGNAL, TAG_TIMER };
+enum { TAG_LSOCK = 1, TAG_APP, TAG_CORE, TAG_SIGNAL, TAG_TIMER, TAG_CC };
 
 static int add_fd(struct svc *s, int fd, uint32_t tag, uint32_t idx)
 {
@@ -50,7 +52,7 @@ static void drain_core(struct svc *s, unsigned k)
 		}
 }
 
-static int run(struct svc *s, int sigfd, int tfd)
+static int run(struct svc *s, int sigfd, int tfd, int ccfd)
 {
 	struct epoll_event evs[32];
 
@@ -83,6 +85,10 @@ static int run(struct svc *s, int sigfd, int tfd)
 				for (unsigned k = 0; k < s->ncores; k++)
 					drain_core(s, k);
 				break;
+			case TAG_CC:
+				if (read(ccfd, &v, sizeof(v)) > 0)
+					cc_loop_run(&s->cc);
+				break;
 			case TAG_SIGNAL: {
 				struct signalfd_siginfo si;
 
@@ -106,7 +112,7 @@ int main(int argc, char **argv)
 	struct nic_params np = { 0 };
 	struct nic *nic;
 	sigset_t mask;
-	int sigfd, tfd, ret = 1;
+	int sigfd, tfd, ccfd = -1, ret = 1;
 	char ips[16], gws[16] = "none";
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
@@ -136,6 +142,18 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		nic = f;
+		s->fault_nic = f;
+	}
+	if (s->cfg.link) {
+		struct nic *l = nic_link_wrap(nic, s->cfg.link, err);
+
+		if (!l) {
+			fprintf(stderr, "tas: %s\n", err);
+			nic_close(nic);
+			return 2;
+		}
+		nic = l;
+		s->link_nic = l;
 	}
 	s->nic = nic;
 	nic_link_info(nic, &s->link);
@@ -159,6 +177,11 @@ int main(int argc, char **argv)
 	s->sh.idle_us = s->cfg.idle_us;
 	s->sh.busy_poll = s->cfg.busy_poll;
 	tcp_cfg_default(&s->sh.tcp, s->link.mtu);
+	/* DCTCP needs ECN and a receiver whose ECE follows CE exactly */
+	s->sh.tcp.ecn = s->cfg.cc.algo == CC_DCTCP;
+	s->sh.tcp.dctcp_ecn_echo = s->cfg.cc.algo == CC_DCTCP;
+	/* Reno stays inside the engine; the others run in this thread */
+	s->sh.cc_external = s->cfg.cc.algo != CC_RENO;
 	if (getrandom(s->sh.isn_secret, sizeof(s->sh.isn_secret), 0) !=
 	    sizeof(s->sh.isn_secret)) {
 		fprintf(stderr, "tas: getrandom: %s\n", strerror(errno));
@@ -190,6 +213,23 @@ int main(int argc, char **argv)
 			goto out_cores;
 		}
 	}
+	if (cc_loop_init(&s->cc, &s->cfg.cc, s->cores, s->ncores,
+			 s->cfg.max_flows)) {
+		fprintf(stderr, "tas: congestion control: out of memory\n");
+		goto out_cores;
+	}
+	ccfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	long ccns = (long)s->cfg.cc.interval_us * 1000;
+	struct itimerspec ccit = {
+		.it_interval = { ccns / 1000000000, ccns % 1000000000 },
+		.it_value = { ccns / 1000000000, ccns % 1000000000 },
+	};
+	if (s->sh.cc_external &&
+	    (ccfd < 0 || timerfd_settime(ccfd, 0, &ccit, NULL) ||
+	     add_fd(s, ccfd, TAG_CC, 0))) {
+		fprintf(stderr, "tas: cc timer: %s\n", strerror(errno));
+		goto out_cores;
+	}
 	if (app_listen_socket(s)) {
 		fprintf(stderr, "tas: cannot serve apps on %s\n",
 			s->cfg.socket);
@@ -210,14 +250,18 @@ int main(int argc, char **argv)
 		inet_ntop(AF_INET, &s->cfg.gateway, gws, sizeof(gws));
 	log_info("started: nic %s mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u "
 		 "ip %s/%u gateway %s cores %u socket %s fault %s "
-		 "rxbuf %u txbuf %u max-flows %u idle-us %u%s",
+		 "rxbuf %u txbuf %u max-flows %u idle-us %u cc %s/%lluus "
+		 "link %s%s",
 		 s->cfg.nic, s->link.mac[0], s->link.mac[1], s->link.mac[2],
 		 s->link.mac[3], s->link.mac[4], s->link.mac[5], s->link.mtu,
 		 ips, s->cfg.prefix, gws, s->ncores, s->cfg.socket,
 		 s->cfg.fault ? s->cfg.fault : "none", s->cfg.rxbuf,
 		 s->cfg.txbuf, s->cfg.max_flows, s->cfg.idle_us,
+		 cc_algo_name(s->cfg.cc.algo),
+		 (unsigned long long)s->cfg.cc.interval_us,
+		 s->cfg.link ? s->cfg.link : "none",
 		 s->cfg.busy_poll ? " busy-poll" : "");
-	ret = run(s, sigfd, tfd) ? 1 : 0;
+	ret = run(s, sigfd, tfd, ccfd) ? 1 : 0;
 
 out_sock:
 	close(s->lsock);

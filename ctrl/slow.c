@@ -18,6 +18,8 @@
 #include "ctrl/svc.h"
 #include "tcp/csum.h"
 #include "tcp/wire.h"
+#include "verbs/nic_fault.h"
+#include "verbs/nic_link.h"
 
 #define ARP_TTL_NS (60ull * 1000000000ull)
 #define ARP_RETRY_NS (1000000000ull)
@@ -463,6 +465,38 @@ void slow_stats_text(struct svc *s, int fd)
 		(unsigned long long)s->ctr_exc_drop,
 		(unsigned long long)s->ctr_apps,
 		(unsigned long long)s->ctr_app_errors);
+	if (s->link_nic) {
+		struct nic_link_stats ls;
+
+		nic_link_stats(s->link_nic, &ls);
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+				      "link_enqueued %llu\nlink_dropped %llu\n"
+				      "link_marked %llu\nlink_max_queue %u\n"
+				      "link_p99_queue %u\n",
+				      (unsigned long long)ls.enqueued,
+				      (unsigned long long)ls.dropped,
+				      (unsigned long long)ls.marked,
+				      ls.max_occupancy, ls.p99_occupancy);
+	}
+	if (s->fault_nic) {
+		struct nic_fault_stats fs;
+
+		nic_fault_stats(s->fault_nic, &fs);
+		o += (size_t)snprintf(
+			buf + o, sizeof(buf) - o,
+			"fault_dropped %llu\nfault_duplicated %llu\n"
+			"fault_reordered %llu\nfault_corrupted %llu\n"
+			"fault_truncated %llu\n",
+			(unsigned long long)(fs.rx.drop + fs.tx.drop),
+			(unsigned long long)(fs.rx.dup + fs.tx.dup),
+			(unsigned long long)(fs.rx.reorder + fs.tx.reorder),
+			(unsigned long long)(fs.rx.corrupt + fs.tx.corrupt),
+			(unsigned long long)(fs.rx.truncate + fs.tx.truncate));
+	}
+	o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+			      "cc_algorithm %s\ncc_updates %llu\n",
+			      cc_algo_name(s->cfg.cc.algo),
+			      (unsigned long long)s->cc.updates);
 	text_send(fd, buf, o);
 	text_end(fd);
 }
@@ -473,7 +507,7 @@ void slow_stats_text(struct svc *s, int fd)
 void slow_conns_text(struct svc *s, int fd)
 {
 	static struct fp_dump_row rows[4096];
-	char line[256], a[16], b[16];
+	char line[384], a[16], b[16];
 
 	for (unsigned k = 0; k < s->ncores; k++) {
 		struct fp_dump d = { .rows = rows, .max = 4096 };
@@ -491,19 +525,33 @@ void slow_conns_text(struct svc *s, int fd)
 			struct fp_dump_row *r = &rows[i];
 			int n;
 
+			const struct cc_flow *cf =
+				cc_loop_flow(&s->cc, k, r->flow_idx);
+			char ccs[96] = "";
+
+			if (cf)
+				snprintf(ccs, sizeof(ccs),
+					 " cc=%s alpha=%.3f rate=%llu cuts=%u",
+					 cc_algo_name(cf->algo), cf->alpha,
+					 (unsigned long long)cf->rate,
+					 cf->cuts);
 			ip_str(r->local_ip, a);
 			ip_str(r->remote_ip, b);
-			n = snprintf(line, sizeof(line),
-				     "%-11s %s:%u %s:%u app=%u core=%u "
-				     "snd_wnd=%u rcv_wnd=%u cwnd=%u rtt=%uus "
-				     "rto=%uus in=%llu out=%llu retrans=%llu\n",
-				     tcp_state_str((enum tcp_state)r->state), a,
-				     r->local_port, b, r->remote_port,
-				     r->app_id, k, r->snd_wnd, r->rcv_wnd,
-				     r->cwnd, r->srtt_us, r->rto_us,
-				     (unsigned long long)r->bytes_in,
-				     (unsigned long long)r->bytes_out,
-				     (unsigned long long)r->retrans);
+			n = snprintf(
+				line, sizeof(line),
+				"%-11s %s:%u %s:%u app=%u core=%u "
+				"snd_wnd=%u rcv_wnd=%u cwnd=%u rtt=%uus "
+				"rto=%uus in=%llu out=%llu retrans=%llu%s\n",
+				tcp_state_str((enum tcp_state)r->state), a,
+				r->local_port, b, r->remote_port, r->app_id, k,
+				r->snd_wnd, r->rcv_wnd, r->cwnd, r->srtt_us,
+				r->rto_us, (unsigned long long)r->bytes_in,
+				(unsigned long long)r->bytes_out,
+				(unsigned long long)r->retrans, ccs);
+			if (n < 0)
+				continue;
+			if ((size_t)n >= sizeof(line))
+				n = (int)sizeof(line) - 1;
 			text_send(fd, line, (size_t)n);
 		}
 	}

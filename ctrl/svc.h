@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ctrl/cc_loop.h"
 #include "ctrl/config.h"
 #include "tas/abi.h"
 #include "tas/ring.h"
@@ -80,6 +81,7 @@ struct arp_wait {
 struct svc {
 	struct tas_config cfg;
 	struct nic *nic;
+	struct nic *fault_nic, *link_nic; /* decorators, NULL if unused */
 	struct nic_link_info link;
 	struct fp_shared sh;
 	struct fp_core *cores[TAS_MAX_CORES];
@@ -95,6 +97,7 @@ struct svc {
 	uint32_t port_next;
 	uint64_t ctr_arp_rx, ctr_arp_tx, ctr_icmp_echo, ctr_exc_drop;
 	uint64_t ctr_apps, ctr_app_errors;
+	struct cc_loop cc;
 };
 
 /* app.c */

@@ -74,9 +74,8 @@ int tas_epoll_pwait(int epfd, struct epoll_event *events, int maxevents,
 
 int tas_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
 	       struct timeval *timeout);
-int tas_pselect(int nfds, fd_set *readfds, fd_set *writefds,
-		fd_set *exceptfds, const struct timespec *timeout,
-		const sigset_t *sigmask);
+int tas_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+		const struct timespec *timeout, const sigset_t *sigmask);
 int tas_poll(struct pollfd *fds, nfds_t nfds, int timeout);
 int tas_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo_p,
 	      const sigset_t *sigmask);

@@ -208,6 +208,94 @@ void fp_emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
 }
 
 /* Act on what the engine asked for. */
+static inline void cc_store32(_Atomic uint32_t *p, uint32_t v)
+{
+	atomic_store_explicit(p, v, memory_order_relaxed);
+}
+
+static inline void cc_add64(_Atomic uint64_t *p, uint64_t v)
+{
+	/* one writer: load + store, no locked instruction */
+	atomic_store_explicit(p,
+			      atomic_load_explicit(p, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+/**
+ * fp_cc_open - an established flow starts reporting to the control thread
+ */
+void fp_cc_open(struct fp_core *c, struct flow *f)
+{
+	uint32_t idx = flow_index(&c->ft, f);
+	struct fp_cc_slot *sl = &c->cc[idx];
+
+	f->cc_on = true;
+	atomic_store_explicit(&sl->acked, 0, memory_order_relaxed);
+	atomic_store_explicit(&sl->ecn_acked, 0, memory_order_relaxed);
+	cc_store32(&sl->fast_retx, 0);
+	cc_store32(&sl->timeouts, 0);
+	f->cc_fr0 = (uint32_t)f->tc.st.fast_retrans;
+	f->cc_to0 = (uint32_t)f->tc.st.timeouts;
+	f->cc_to_seen = 0;
+	sl->applied_seq =
+		atomic_load_explicit(&sl->out_seq, memory_order_acquire);
+	atomic_fetch_add_explicit(&sl->gen, 1, memory_order_relaxed);
+	/* the counters above before the flag, which the control thread
+	 * reads with acquire */
+	atomic_store_explicit(&sl->active, 1, memory_order_release);
+	if (idx + 1 >
+	    atomic_load_explicit(&c->cc_hiwater, memory_order_relaxed))
+		atomic_store_explicit(&c->cc_hiwater, idx + 1,
+				      memory_order_release);
+}
+
+/**
+ * fp_cc_close - the flow stops reporting (freed or closed)
+ */
+void fp_cc_close(struct fp_core *c, struct flow *f)
+{
+	if (!f->cc_on)
+		return;
+	f->cc_on = false;
+	atomic_store_explicit(&c->cc[flow_index(&c->ft, f)].active, 0,
+			      memory_order_release);
+}
+
+/* Report what the engine just did; take the control thread's window. */
+static void cc_feedback(struct fp_core *c, struct flow *f,
+			const struct tcp_out *o)
+{
+	struct fp_cc_slot *sl = &c->cc[flow_index(&c->ft, f)];
+	const struct tcp_conn *tc = &f->tc;
+	uint32_t seq, to = (uint32_t)tc->st.timeouts - f->cc_to0;
+
+	if (o->tx_freed) {
+		cc_add64(&sl->acked, o->tx_freed);
+		if (f->last_ece)
+			cc_add64(&sl->ecn_acked, o->tx_freed);
+	}
+	cc_store32(&sl->srtt_us, tc->srtt_us);
+	cc_store32(&sl->rtt_last_us, tc->srtt_us);
+	cc_store32(&sl->fast_retx, (uint32_t)tc->st.fast_retrans - f->cc_fr0);
+	cc_store32(&sl->timeouts, to);
+	cc_store32(&sl->inflight, tc->snd_nxt - tc->snd_una);
+	cc_store32(&sl->mss, tc->snd_mss);
+	seq = atomic_load_explicit(&sl->out_seq, memory_order_acquire);
+	if (seq == sl->applied_seq)
+		return;
+	sl->applied_seq = seq;
+	/* Between intervals the engine reacts to loss on its own; after an
+	 * RTO its one-segment window stands until the control thread has
+	 * seen the timeout (out_cwnd is then computed from it). */
+	if (to != f->cc_to_seen) {
+		f->cc_to_seen = to;
+		return;
+	}
+	uint32_t w = atomic_load_explicit(&sl->out_cwnd, memory_order_relaxed);
+	if (w)
+		f->tc.cwnd = w;
+}
+
 /**
  * fp_handle_out - act on the engine's output for one flow
  */
@@ -231,6 +319,10 @@ void fp_handle_out(struct fp_core *c, struct flow *f, struct tcp_out *o)
 		o->events |= TCP_OUT_CLOSED;
 	}
 	f->ev_rx += o->rx_new;
+	if (c->sh->cc_external && (o->events & TCP_OUT_ESTABLISHED))
+		fp_cc_open(c, f);
+	if (f->cc_on)
+		cc_feedback(c, f, o);
 	if (o->tx_freed) {
 		/* acknowledged, but a retransmission may still be posted:
 		 * hand the bytes back only after every frame posted so far
@@ -397,6 +489,7 @@ static void rx_frame(struct fp_core *c, const struct nic_rx *r, uint64_t now)
 	uint64_t rt = f->tc.st.retrans_segs, fr = f->tc.st.fast_retrans,
 		 to = f->tc.st.timeouts;
 	tcp_out_reset(&o);
+	f->last_ece = (p.tcp.flags & TCP_ECE) != 0;
 	tcp_input(&f->tc, &p.tcp, p.payload, p.payload_len,
 		  p.ip.tos & IP_ECN_MASK, now, &o);
 	fp_handle_out(c, f, &o);
@@ -626,7 +719,8 @@ struct fp_core *fp_core_create(unsigned id, struct nic *nic, unsigned queue,
 	/* room for stale entries of flows freed and reused in one poll */
 	c->dirty = calloc(2 * sh->max_flows + 16, sizeof(*c->dirty));
 	c->notify = calloc(2 * sh->max_flows + 16, sizeof(*c->notify));
-	if (!c->dirty || !c->notify)
+	c->cc = calloc(sh->max_flows, sizeof(*c->cc));
+	if (!c->dirty || !c->notify || !c->cc)
 		goto err;
 	if (ring_make(&c->cmd_in, &c->ring_mem[0], CMD_RING,
 		      sizeof(struct fp_cmd)) ||
@@ -671,6 +765,7 @@ void fp_core_destroy(struct fp_core *c)
 	flow_table_fini(&c->ft);
 	free(c->dirty);
 	free(c->notify);
+	free(c->cc);
 	for (int i = 0; i < 4; i++)
 		free(c->ring_mem[i]);
 	free(c);
@@ -782,4 +877,13 @@ void fp_core_stats(struct fp_core *c, uint64_t *out)
 	for (unsigned i = 0; i < ST__NR; i++)
 		out[i] = atomic_load_explicit(&c->stats[i],
 					      memory_order_relaxed);
+}
+
+/**
+ * fp_core_cc_slots - the CC exchange slots and how many are in use
+ */
+struct fp_cc_slot *fp_core_cc_slots(struct fp_core *c, uint32_t *hiwater)
+{
+	*hiwater = atomic_load_explicit(&c->cc_hiwater, memory_order_acquire);
+	return c->cc;
 }

@@ -81,6 +81,7 @@ struct fp_dump_row {
 	uint32_t snd_wnd, rcv_wnd, cwnd, srtt_us, rto_us;
 	uint64_t bytes_in, bytes_out, retrans;
 	uint32_t rx_avail, tx_queued;
+	uint32_t flow_idx;
 };
 
 struct fp_dump {
@@ -149,13 +150,37 @@ struct fp_shared {
 	uint32_t rxbuf_size, txbuf_size;
 	uint32_t max_flows;
 	uint32_t idle_us; /* busy-poll this long before sleeping */
+	bool cc_external; /* windows come from the control thread's CC */
 	bool busy_poll;	  /* never sleep */
 	struct tcp_cfg tcp;
 	uint8_t isn_secret[16];
 	struct fp_pool_ops pool;
 };
 
+/* Congestion-control exchange for one flow slot, in core memory. The core
+ * writes the feedback (cumulative counters, relaxed stores: one writer);
+ * the control thread reads them every --cc-interval, runs ctrl/cc.c and
+ * publishes a window with out_seq (release). The core applies a window
+ * when it sees a new out_seq (acquire). */
+struct fp_cc_slot {
+	_Atomic uint32_t gen;	    /* bumped when the slot gets a new flow */
+	_Atomic uint32_t active;    /* 1 while an established flow uses it */
+	_Atomic uint64_t acked;	    /* payload bytes acknowledged */
+	_Atomic uint64_t ecn_acked; /* ... by ACKs carrying ECE */
+	_Atomic uint32_t srtt_us, rtt_last_us;
+	_Atomic uint32_t fast_retx, timeouts;
+	_Atomic uint32_t inflight, mss;
+	_Atomic uint32_t out_cwnd; /* control thread -> core */
+	_Atomic uint32_t out_seq;
+	uint32_t applied_seq; /* core only */
+	uint32_t pad;
+};
+
 struct fp_core;
+
+/* The core's CC slots (one per flow index) and the highest index in use
+ * + 1, for the control thread's scan. */
+struct fp_cc_slot *fp_core_cc_slots(struct fp_core *core, uint32_t *hiwater);
 
 struct fp_core *fp_core_create(unsigned id, struct nic *nic, unsigned queue,
 			       const struct fp_shared *sh);

@@ -32,6 +32,9 @@ struct flow {
 	uint64_t rx_off, tx_off;
 	/* events not yet delivered (coalesced) */
 	uint32_t ev_rx, ev_txfreed, ev_flags;
+	bool cc_on;    /* reporting to the control thread's CC */
+	bool last_ece; /* the segment being processed had ECE */
+	uint32_t cc_fr0, cc_to0, cc_to_seen;
 	uint32_t tx_hold;     /* acked send-ring bytes not yet released */
 	uint64_t tx_hold_tag; /* ...until the core's tx_done reaches this */
 	int ev_err;

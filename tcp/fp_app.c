@@ -78,6 +78,7 @@ void fp_flow_release(struct fp_core *c, struct flow *f)
 		if (tas_ring_enqueue_burst(&c->note_out, &n, 1) == 1)
 			c->kick_ctrl = true;
 	}
+	fp_cc_close(c, f);
 	if (f->passive && f->listener >= 0 && !f->open_posted &&
 	    c->lst[f->listener].pending)
 		c->lst[f->listener].pending--;
@@ -489,6 +490,7 @@ static void cmd_dump(struct fp_core *c, struct fp_dump *d)
 		r->retrans = f->tc.st.retrans_segs;
 		r->rx_avail = tcp_rx_avail(&f->tc);
 		r->tx_queued = f->tc.tx_end - f->tc.snd_una;
+		r->flow_idx = i;
 	}
 	atomic_store_explicit(&d->done, 1, memory_order_release);
 }

@@ -83,6 +83,8 @@ struct fp_core {
 	struct nic_tx txq[TXQ_MAX];
 	uint8_t txhdr[TXQ_MAX][NIC_HDR_MAX];
 	unsigned ntx;
+	struct fp_cc_slot *cc; /* one per flow index */
+	_Atomic uint32_t cc_hiwater;
 	uint64_t tx_seq;  /* cookie of the last descriptor handed out */
 	uint64_t tx_done; /* cookie of the last completed frame */
 	uint16_t ip_id;
@@ -130,6 +132,8 @@ static inline void efd_drain(int fd)
 }
 
 /* fastpath.c */
+void fp_cc_open(struct fp_core *c, struct flow *f);
+void fp_cc_close(struct fp_core *c, struct flow *f);
 void fp_emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
 	     struct tcp_seg_out *s, const struct flow *f,
 	     const struct fp_ctx *x);

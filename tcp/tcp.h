@@ -103,9 +103,10 @@ static inline void tcp_out_reset(struct tcp_out *o)
 	o->err = 0;
 }
 
-#define TCP_OOO_MAX 8 /* out-of-order intervals kept */
-#define TCP_SB_MAX 32 /* sender SACK scoreboard ranges */
-#define TCP_RTX_MAX 32 /* retransmissions tracked during SACK recovery */
+#define TCP_OOO_MAX 32	 /* out-of-order intervals kept */
+#define TCP_SB_MAX 32	 /* sender SACK scoreboard ranges */
+#define TCP_RTX_MAX 32	 /* retransmissions tracked during SACK recovery */
+#define TCP_SENT_HIST 16 /* recent (snd_max, time) marks for RACK */
 
 /* A half-open range [start, end) of sequence numbers. */
 struct tcp_seq_range {
@@ -117,9 +118,15 @@ struct tcp_seq_range {
  * to tell when it was lost again. */
 struct tcp_rtx_rec {
 	uint32_t start, end;
-	uint32_t hi; /* snd_max when it was sent: data at or above was sent
-		      * after it */
-	uint64_t ns; /* when it was sent */
+	uint32_t hi;	 /* snd_max when sent: data above went after it */
+	uint32_t old_hi; /* data below was sent over reo_wnd before it */
+	uint64_t ns;	 /* when it was sent */
+};
+
+/* By time ns, everything below seq had been sent once. */
+struct tcp_sent_mark {
+	uint32_t seq;
+	uint64_t ns;
 };
 
 /* Counters kept per connection (summed per core by the caller). */
@@ -127,9 +134,9 @@ struct tcp_conn_stats {
 	uint64_t segs_in, segs_out, bytes_in, bytes_out;
 	uint64_t retrans_segs, fast_retrans, timeouts;
 	uint64_t ooo_segs, dup_segs, challenge_acks;
-	uint64_t tlp_probes;  /* RFC 8985 tail loss probes sent */
-	uint64_t rtx_lost;    /* retransmissions detected lost again */
-	uint64_t sack_recov;  /* SACK (RFC 6675) recoveries entered */
+	uint64_t tlp_probes; /* RFC 8985 tail loss probes sent */
+	uint64_t rtx_lost;   /* retransmissions detected lost again */
+	uint64_t sack_recov; /* SACK (RFC 6675) recoveries entered */
 };
 
 struct tcp_conn {
@@ -207,19 +214,22 @@ struct tcp_conn {
 	uint32_t rtx_quota; /* recovery: retransmissions now allowed */
 	uint32_t sack_n;    /* scoreboard: ranges the peer SACKed above */
 	struct tcp_seq_range sacked[TCP_SB_MAX]; /* ... snd_una, sorted */
-	uint32_t rtx_n;	    /* SACK recovery: retransmissions in flight */
+	uint32_t rtx_n; /* SACK recovery: retransmissions in flight */
 	struct tcp_rtx_rec rtx[TCP_RTX_MAX]; /* ... unordered */
-	uint32_t lost_hi;   /* RACK: unSACKed, unretransmitted bytes below
+	uint32_t lost_hi;    /* RACK: unSACKed, unretransmitted bytes below
 			     * are lost (beyond what IsLost says) */
-	bool rescue_done;   /* RFC 6675 rule 4 used in this recovery */
-	bool rtx_force;	    /* RFC 6675 (4.3): first retransmission goes
+	bool rescue_done;    /* RFC 6675 rule 4 used in this recovery */
+	bool rto_recovery;   /* the recovery a timeout started (slow start) */
+	bool rtx_force;	     /* RFC 6675 (4.3): first retransmission goes
 			     * regardless of pipe */
 	uint32_t rtt_min_us; /* smallest RTT sample (RACK reo_wnd) */
-	uint64_t t_tlp;	     /* RFC 8985 probe timeout, 0 = not armed */
-	bool tlp_rearm;	     /* new data sent or snd_una moved */
-	bool tlp_out;	     /* a probe is outstanding ... */
+	uint32_t sent_n;     /* marks written (ring index = n % HIST) */
+	struct tcp_sent_mark sent[TCP_SENT_HIST];
+	uint64_t t_tlp;		    /* RFC 8985 probe timeout, 0 = not armed */
+	bool tlp_rearm;		    /* new data sent or snd_una moved */
+	bool tlp_out;		    /* a probe is outstanding ... */
 	uint32_t tlp_seq, tlp_high; /* ... covering [tlp_seq, tlp_high) */
-	bool dctcp_ce;	     /* RFC 8257 3.2: CE state of the last data */
+	bool dctcp_ce;	      /* RFC 8257 3.2: CE state of the last data */
 	bool cwr_pending;     /* ECN: set CWR on the next new data */
 	uint32_t ecn_recover; /* ECN: one reduction per window */
 	uint64_t chall_start; /* RFC 5961 challenge-ACK rate limit window */

@@ -58,6 +58,8 @@ void tcp_cfg_default(struct tcp_cfg *cfg, uint16_t mtu)
 	cfg->syn_retries = 6;
 	cfg->max_retries = 15;
 	cfg->init_cwnd_segs = 10;
+	cfg->tlp = true;
+	cfg->dctcp_ecn_echo = false;
 }
 
 /**
@@ -97,10 +99,12 @@ void tcp_conn_init(struct tcp_conn *c, const struct tcp_cfg *cfg,
 	c->tx_end = iss + 1;
 	c->recover = iss;
 	c->ecn_recover = iss;
+	c->lost_hi = iss;
 	c->snd_mss = TCP_MSS_DEFAULT;
 	c->peer_mss = TCP_MSS_DEFAULT;
 	c->rcv_mss = TCP_MSS_DEFAULT;
-	c->ts_offset = iss; /* per-connection offset (RFC 7323 5.4) */
+	c->ts_offset = iss; /* per-connection offset (RFC 7323 5.4): TSval
+			     * counts 1 ms ticks from it, only ever up */
 	c->rto_us = cfg->rto_init_us;
 	c->cwnd = cfg->init_cwnd_segs * TCP_MSS_DEFAULT;
 	c->ssthresh = TCP_SSTHRESH_INIT;
@@ -170,6 +174,7 @@ void tcp_established_init(struct tcp_conn *c)
 	c->backoff = 0;
 	c->recover = c->snd_una - 1;
 	c->ecn_recover = c->snd_una;
+	c->lost_hi = c->snd_una;
 }
 
 /**
@@ -183,6 +188,7 @@ void tcp_set_closed(struct tcp_conn *c)
 	c->t_delack = 0;
 	c->t_persist = 0;
 	c->t_timewait = 0;
+	c->t_tlp = 0;
 	c->ack_now = false;
 }
 

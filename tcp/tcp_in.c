@@ -2,9 +2,15 @@
  * established traffic and one slow function in RFC 9293 3.10.7 order
  *
  * RFCs: 9293 (3.10.7 segment arrives), 5961 (RST/SYN/ACK checks with
- * challenge ACKs), 7323 (PAWS, TS.Recent, RTT from TSecr), 2018 (SACK
- * scoreboard), 5681 + 6582 (dupacks, fast retransmit, NewReno), 3168 (ECE,
- * CWR, CE), 6298 (RTO restart on new ACKs).
+ * challenge ACKs), 7323 (PAWS, TS.Recent, coarse RTT from TSecr), 2018
+ * and 6675 (SACK scoreboard and recovery entry, in tcp_sack.c), 5681 +
+ * 6582 (dupacks, fast retransmit, NewReno without SACK), 3168 (ECE, CWR,
+ * CE), 8257 3.2 (DCTCP receiver, with cfg->dctcp_ecn_echo), 6298 (RTO
+ * restart on new ACKs; Karn).
+ * RTT: the segment being timed is measured on the engine's ns clock
+ * (precise, Karn's rule); TSecr echoes (1 ms ticks) give a coarse sample
+ * only when nothing is timed (after retransmissions) and the echo is at
+ * least TCP_TS_RTT_MIN_TICKS old, so sub-ms paths keep exact estimates.
  * Known gaps: URG is ignored; no PAWS 24-day idle exception; data on a SYN
  * is not accepted; no DSACK; ooo data beyond TCP_OOO_MAX ranges is dropped
  * (the highest range is evicted first).
@@ -76,94 +82,31 @@ static void ts_update(struct tcp_conn *c, const struct tcp_hdr *h)
 		c->ts_recent = h->opts.ts_val;
 }
 
+/* An ACK of new data: the timed segment on the ns clock (Karn: timing is
+ * cancelled by any retransmission), else a coarse TSecr sample. */
 static void rtt_on_ack(struct tcp_conn *c, const struct tcp_hdr *h,
 		       uint32_t ack, uint64_t now)
 {
-	if (c->ts_ok && h->opts.has_ts && h->opts.ts_ecr) {
+	if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
+		uint32_t us = (uint32_t)((now - c->rtt_start) / TCP_NS_PER_US);
+
+		tcp_rtt_sample(c, us);
+		if (!c->rtt_min_us || us < c->rtt_min_us)
+			c->rtt_min_us = us ? us : 1;
+		c->rtt_timing = false;
+	} else if (c->ts_ok && h->opts.has_ts && h->opts.ts_ecr) {
 		uint32_t d = tcp_ts_now(c, now) - h->opts.ts_ecr;
 
-		if (d < 0x7fffffffu)
-			tcp_rtt_sample(c, d);
-		if (c->rtt_timing && seq_gt(ack, c->rtt_seq))
-			c->rtt_timing = false;
-	} else if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
-		tcp_rtt_sample(
-			c, (uint32_t)((now - c->rtt_start) / TCP_NS_PER_US));
-		c->rtt_timing = false;
+		if (d >= TCP_TS_RTT_MIN_TICKS && d < 0x7fffffffu / 1000)
+			tcp_rtt_sample(c, d * 1000);
 	}
 }
 
-/* Merge the peer's SACK blocks into the scoreboard (RFC 2018). */
-static void sb_update(struct tcp_conn *c, const struct tcp_hdr *h)
-{
-	uint32_t i;
-
-	for (i = 0; i < h->opts.nsack && i < TCP_SACK_MAX; i++) {
-		uint32_t s = h->opts.sack[i].start, e = h->opts.sack[i].end;
-
-		if (!seq_lt(s, e) || !seq_gt(e, c->snd_una) ||
-		    seq_gt(e, c->snd_max))
-			continue;
-		s = seq_max(s, c->snd_una);
-		tcp_range_insert(c->sacked, &c->sack_n, TCP_OOO_MAX, s, e);
-	}
-}
-
-static void sb_prune(struct tcp_conn *c)
-{
-	uint32_t i = 0;
-
-	while (i < c->sack_n && seq_leq(c->sacked[i].end, c->snd_una))
-		i++;
-	if (i) {
-		memmove(&c->sacked[0], &c->sacked[i],
-			(c->sack_n - i) * sizeof(c->sacked[0]));
-		c->sack_n -= i;
-	}
-	if (c->sack_n && seq_lt(c->sacked[0].start, c->snd_una))
-		c->sacked[0].start = c->snd_una;
-}
-
-/* A not-yet-retransmitted hole below the highest SACKed byte? */
-static bool sb_hole_pending(const struct tcp_conn *c)
-{
-	uint32_t seq = seq_max(c->rtx_nxt, c->snd_una), k;
-
-	if (!c->sack_n)
-		return false;
-	for (k = 0; k < c->sack_n; k++) {
-		if (seq_geq(seq, c->sacked[k].start) &&
-		    seq_lt(seq, c->sacked[k].end))
-			seq = c->sacked[k].end;
-		else if (seq_gt(c->sacked[k].start, seq))
-			return true;
-	}
-	return false;
-}
-
-/* New data acknowledged: slow start, congestion avoidance, NewReno exit
- * or partial ACK (RFC 5681 3.1, RFC 6582 3.2 steps 3-5). */
-static void cc_ack(struct tcp_conn *c, uint32_t acked, uint32_t ack)
+/* Slow start or congestion avoidance (RFC 5681 3.1). */
+static void cc_grow(struct tcp_conn *c, uint32_t acked)
 {
 	uint32_t mss = c->snd_mss;
 
-	if (c->in_recovery) {
-		if (seq_gt(ack, c->recover)) {
-			c->in_recovery = false;
-			c->dupacks = 0;
-			c->rtx_quota = 0;
-			c->cwnd =
-				tcp_min32(c->ssthresh,
-					  tcp_max32(tcp_flight(c), mss) + mss);
-		} else {
-			c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) +
-				  (acked >= mss ? mss : 0);
-			c->cwnd = tcp_max32(c->cwnd, mss);
-			c->rtx_quota++;
-		}
-		return;
-	}
-	c->dupacks = 0;
 	if (c->cwnd < c->ssthresh)
 		c->cwnd += tcp_min32(acked, 2u * mss); /* RFC 3465 L = 2 */
 	else
@@ -176,17 +119,53 @@ static void cc_ack(struct tcp_conn *c, uint32_t acked, uint32_t ack)
 					     4u * mss));
 }
 
-/* RFC 5681 3.2 / RFC 6582 3.2 steps 1-2: a duplicate ACK. */
+/* New data acknowledged: slow start, congestion avoidance, recovery exit,
+ * NewReno partial ACK (RFC 5681 3.1, RFC 6582 3.2 steps 3-5). With SACK a
+ * partial ACK only updates the scoreboard (RFC 6675), except in the
+ * recovery after a timeout, which is slow start (RFC 5681 3.1). */
+static void cc_ack(struct tcp_conn *c, uint32_t acked, uint32_t ack)
+{
+	uint32_t mss = c->snd_mss;
+
+	if (c->in_recovery) {
+		if (seq_gt(ack, c->recover)) {
+			c->in_recovery = false;
+			c->dupacks = 0;
+			c->rtx_quota = 0;
+			if (c->rto_recovery)
+				cc_grow(c, acked);
+			else
+				c->cwnd = tcp_min32(
+					c->ssthresh,
+					tcp_max32(tcp_flight(c), mss) + mss);
+			c->rto_recovery = false;
+			c->rtx_n = 0;
+			c->lost_hi = ack;
+		} else if (c->rto_recovery) {
+			cc_grow(c, acked);
+		} else if (!c->sack_ok) {
+			c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) +
+				  (acked >= mss ? mss : 0);
+			c->cwnd = tcp_max32(c->cwnd, mss);
+			c->rtx_quota++;
+		}
+		return;
+	}
+	c->dupacks = 0;
+	cc_grow(c, acked);
+}
+
+/* RFC 5681 3.2 / RFC 6582 3.2 steps 1-2: a duplicate ACK. With SACK only
+ * counted (limited transmit); tcp_sack_on_ack decides on recovery. */
 static void cc_dupack(struct tcp_conn *c)
 {
 	uint32_t mss = c->snd_mss;
 
 	c->dupacks++;
+	if (c->sack_ok)
+		return;
 	if (c->in_recovery) {
-		if (sb_hole_pending(c))
-			c->rtx_quota++;
-		else
-			c->cwnd += mss;
+		c->cwnd += mss;
 		return;
 	}
 	if (c->dupacks < 3 || !seq_gt(c->snd_una, c->recover))
@@ -216,6 +195,8 @@ static int ack_in(struct tcp_conn *c, const struct tcp_hdr *h, uint32_t len,
 		  uint64_t now, struct tcp_out *out)
 {
 	uint32_t ack = h->ack, wnd = (uint32_t)h->wnd << c->snd_wscale;
+	uint32_t newly_sacked = 0;
+	bool dup, advanced = false;
 
 	if (seq_gt(ack, c->snd_max) ||
 	    seq_lt(ack, c->snd_una - c->max_snd_wnd - 1)) {
@@ -225,11 +206,12 @@ static int ack_in(struct tcp_conn *c, const struct tcp_hdr *h, uint32_t len,
 		return -1;
 	}
 	if (c->sack_ok && h->opts.nsack)
-		sb_update(c, h);
+		newly_sacked = tcp_sb_update(c, h);
 	if (seq_gt(ack, c->snd_una)) {
 		uint32_t acked = ack - c->snd_una;
 		uint32_t head = tcp_tx_head(c);
 
+		advanced = true;
 		if (c->snd_una == c->iss)
 			acked--; /* the SYN */
 		rtt_on_ack(c, h, ack, now);
@@ -238,18 +220,32 @@ static int ack_in(struct tcp_conn *c, const struct tcp_hdr *h, uint32_t len,
 		if (seq_lt(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
 		c->backoff = 0;
-		sb_prune(c);
+		tcp_sb_prune(c);
 		if (acked)
 			cc_ack(c, acked, ack);
-		if (c->snd_una == c->snd_max)
+		c->tlp_rearm = true;
+		if (c->snd_una == c->snd_max) {
 			c->t_rto = 0;
-		else if (!c->t_persist)
+			c->t_tlp = 0;
+		} else if (!c->t_persist) {
 			tcp_rto_arm(c, now);
-	} else if (ack == c->snd_una && !len &&
-		   !(h->flags & (TCP_SYN | TCP_FIN)) && wnd == c->snd_wnd &&
-		   c->snd_una != c->snd_max && c->snd_wnd && !c->t_persist) {
-		cc_dupack(c);
+		}
+	} else if (ack == c->snd_una && c->snd_una != c->snd_max &&
+		   c->snd_wnd && !c->t_persist) {
+		/* RFC 5681 2 (and RFC 6675 2: with SACK, an ACK that SACKs
+		 * new data, whatever it carries) */
+		if (c->sack_ok)
+			dup = newly_sacked != 0;
+		else
+			dup = !len && !(h->flags & (TCP_SYN | TCP_FIN)) &&
+			      wnd == c->snd_wnd;
+		if (dup)
+			cc_dupack(c);
 	}
+	if (newly_sacked)
+		c->tlp_rearm = true;
+	if (c->sack_ok)
+		tcp_sack_on_ack(c, now, advanced);
 	if (seq_lt(c->snd_wl1, h->seq) ||
 	    (c->snd_wl1 == h->seq && seq_leq(c->snd_wl2, ack))) {
 		c->snd_wnd = wnd;
@@ -294,6 +290,26 @@ static void fin_in(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
 	}
 }
 
+/* CE on arriving data. RFC 3168 6.1.3: ECE on every ACK until CWR. RFC
+ * 8257 3.2 (dctcp_ecn_echo): ECE mirrors the CE state of the data; when
+ * the state flips, data held for a delayed ACK is acknowledged at once with
+ * the old state, and this segment is acknowledged at once with the new. */
+static void ce_in(struct tcp_conn *c, bool ce, uint64_t now,
+		  struct tcp_out *out)
+{
+	if (!c->cfg->dctcp_ecn_echo) {
+		if (ce)
+			c->ece_pending = true;
+		return;
+	}
+	if (ce == c->dctcp_ce)
+		return;
+	if (seq_gt(c->rcv_nxt, c->rcv_acked))
+		tcp_send_ack(c, now, out);
+	c->dctcp_ce = ce;
+	c->ack_now = true;
+}
+
 /* steps 7 and 8: payload into the ring (in order or not), then FIN. */
 static void data_in(struct tcp_conn *c, uint32_t seq, const uint8_t *p,
 		    uint32_t len, bool fin, uint8_t ip_ecn, uint64_t now,
@@ -302,8 +318,8 @@ static void data_in(struct tcp_conn *c, uint32_t seq, const uint8_t *p,
 	uint32_t fin_seq = seq + len;
 	bool intact = true;
 
-	if (len && c->ecn_ok && (ip_ecn & IP_ECN_MASK) == IP_ECN_CE)
-		c->ece_pending = true;
+	if (len && c->ecn_ok)
+		ce_in(c, (ip_ecn & IP_ECN_MASK) == IP_ECN_CE, now, out);
 	c->st.bytes_in += len;
 	if (len && seq_lt(seq, c->rcv_nxt)) {
 		uint32_t d = c->rcv_nxt - seq;
@@ -530,7 +546,7 @@ static void input_slow(struct tcp_conn *c, const struct tcp_hdr *hin,
 	if (!(h->flags & TCP_ACK))
 		goto out;
 	ts_update(c, h);
-	if (c->ecn_ok && (h->flags & TCP_CWR))
+	if (c->ecn_ok && (h->flags & TCP_CWR) && !c->cfg->dctcp_ecn_echo)
 		c->ece_pending = false;
 	if (c->state == TCP_SYN_RCVD && syn_rcvd_ack(c, h, out) < 0)
 		return;

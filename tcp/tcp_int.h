@@ -12,15 +12,15 @@
 #include "tcp/tcp.h"
 
 #define TCP_NS_PER_US 1000ull
-#define TCP_NS_PER_MS 1000000ull /* TSval tick: RFC 7323 5.4, 1 ms..1 s */
-#define TCP_TS_RTT_MIN_TICKS 2u	 /* TS echo RTT samples: >= 2 ticks only */
-#define TCP_DUPTHRESH 3u	 /* RFC 5681 / RFC 6675 DupThresh */
-#define TCP_TLP_MIN_US 2000u	 /* PTO floor (Linux TCP_TIMEOUT_MIN_US) */
+#define TCP_NS_PER_MS 1000000ull    /* TSval tick: RFC 7323 5.4, 1 ms..1 s */
+#define TCP_TS_RTT_MIN_TICKS 2u	    /* TS echo RTT samples: >= 2 ticks only */
+#define TCP_DUPTHRESH 3u	    /* RFC 5681 / RFC 6675 DupThresh */
+#define TCP_TLP_MIN_US 2000u	    /* PTO floor (Linux TCP_TIMEOUT_MIN_US) */
 #define TCP_TLP_WCDELACK_US 200000u /* RFC 8985 7.2 WCDelAckT */
-#define TCP_MSS_DEFAULT 536u /* RFC 9293 3.7.1: no MSS option */
-#define TCP_WSCALE_MAX 14u   /* RFC 7323 2.3 */
-#define TCP_TS_OPT_LEN 12u   /* NOP NOP TS, as tcp_emit lays it out */
-#define TCP_CLOCK_G_US 1u    /* RFC 6298 G: our clock granularity */
+#define TCP_MSS_DEFAULT 536u	    /* RFC 9293 3.7.1: no MSS option */
+#define TCP_WSCALE_MAX 14u	    /* RFC 7323 2.3 */
+#define TCP_TS_OPT_LEN 12u	    /* NOP NOP TS, as tcp_emit lays it out */
+#define TCP_CLOCK_G_US 1u	    /* RFC 6298 G: our clock granularity */
 #define TCP_CHALLENGE_WIN_NS (1000ull * 1000 * 1000) /* RFC 5961 7 */
 #define TCP_CHALLENGE_MAX 10u /* challenge/out-of-window ACKs per window */
 #define TCP_SSTHRESH_INIT 0x3fffffffu
@@ -80,12 +80,13 @@ int tcp_range_insert(struct tcp_seq_range *r, uint32_t *n, uint32_t max,
 		     uint32_t s, uint32_t e);
 
 /* tcp_sack.c */
-void tcp_sb_update(struct tcp_conn *c, const struct tcp_hdr *h);
+uint32_t tcp_sb_update(struct tcp_conn *c, const struct tcp_hdr *h);
 void tcp_sb_prune(struct tcp_conn *c);
 void tcp_sb_clear(struct tcp_conn *c);
 uint32_t tcp_sb_lost_bound(const struct tcp_conn *c);
 uint32_t tcp_sb_pipe(const struct tcp_conn *c);
-void tcp_sack_on_ack(struct tcp_conn *c, uint64_t now);
+void tcp_sack_on_ack(struct tcp_conn *c, uint64_t now, bool advanced);
+void tcp_sent_mark(struct tcp_conn *c, uint64_t now);
 void tcp_sack_recovery_enter(struct tcp_conn *c);
 void tcp_sack_output(struct tcp_conn *c, uint64_t now, struct tcp_out *out);
 void tcp_tlp_arm(struct tcp_conn *c, uint64_t now);

@@ -4,10 +4,11 @@
  * RFCs: 9293 (3.8.6.2 SWS avoidance both sides), 7323 (scaled windows
  * rounded up so the right edge never retracts; TSval/TSecr on every
  * segment), 2018 (SACK blocks, the newest first), 3168 (ECT(0) on new data,
- * ECE until CWR, CWR after a reduction), 6582 (NewReno retransmissions,
- * guided by the SACK scoreboard), 5681, 6928.
+ * ECE until CWR, CWR after a reduction; RFC 8257 3.2 ECE = CE state with
+ * dctcp_ecn_echo), 6582 (NewReno retransmissions for peers without SACK;
+ * SACK recovery is tcp_sack.c), 3042 (limited transmit), 5681, 6928.
  * Known gaps: no Nagle (the engine behaves as TCP_NODELAY); no TSO hints;
- * no DSACK; no RACK/TLP; at most TCP_OUT_SEGS segments per call: when a
+ * no DSACK; no pacing; at most TCP_OUT_SEGS segments per call: when a
  * call fills struct tcp_out, it stops and the caller calls tcp_output
  * again (the connection state stays consistent at every segment).
  */
@@ -138,7 +139,8 @@ struct tcp_seg_out *tcp_seg_new(struct tcp_conn *c, struct tcp_out *out,
 		c->ack_now = false;
 		c->unacked_segs = 0;
 		c->t_delack = 0;
-		if (c->ecn_ok && c->ece_pending)
+		if (c->ecn_ok &&
+		    (c->cfg->dctcp_ecn_echo ? c->dctcp_ce : c->ece_pending))
 			flags |= TCP_ECE;
 		sack_fill(c, &s->h.opts);
 	}
@@ -244,9 +246,20 @@ void tcp_send_rst(struct tcp_conn *c, uint32_t seq, uint32_t ack, uint8_t flags,
 	c->st.segs_out++;
 }
 
-/* Emit [seq, seq + len) of the tx ring (plus FIN). Return false if full. */
-static bool send_data(struct tcp_conn *c, uint64_t now, struct tcp_out *out,
-		      uint32_t seq, uint32_t len, bool fin, bool probe)
+/**
+ * tcp_send_data - emit [seq, seq + len) of the tx ring (plus FIN)
+ * @c: connection
+ * @now: time, ns
+ * @out: actions
+ * @seq: first sequence; below snd_max it is a retransmission
+ * @len: payload bytes
+ * @fin: FIN after the payload
+ * @probe: a zero-window probe (timed by the persist timer, not the RTO)
+ *
+ * Return: false when @out is full (nothing sent).
+ */
+bool tcp_send_data(struct tcp_conn *c, uint64_t now, struct tcp_out *out,
+		   uint32_t seq, uint32_t len, bool fin, bool probe)
 {
 	bool rtx = seq_lt(seq, c->snd_max);
 	uint8_t flags = TCP_ACK;
@@ -272,15 +285,20 @@ static bool send_data(struct tcp_conn *c, uint64_t now, struct tcp_out *out,
 	if (rtx) {
 		c->st.retrans_segs++;
 		c->rtt_timing = false; /* Karn */
-	} else if (!c->rtt_timing && len && !probe) {
-		c->rtt_timing = true;
-		c->rtt_seq = seq;
-		c->rtt_start = now;
+	} else if (!probe) {
+		c->tlp_rearm = true;
+		if (!c->rtt_timing && len) {
+			c->rtt_timing = true;
+			c->rtt_seq = seq;
+			c->rtt_start = now;
+		}
 	}
 	if (fin)
 		c->fin_sent = true;
-	if (seq_gt(end, c->snd_max))
+	if (seq_gt(end, c->snd_max)) {
 		c->snd_max = end;
+		tcp_sent_mark(c, now);
+	}
 	if (!c->t_rto && !probe)
 		tcp_rto_arm(c, now);
 	return true;
@@ -302,21 +320,28 @@ void tcp_send_probe(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
 		tcp_seg_new(c, out, c->snd_una - 1, TCP_ACK, now);
 		return;
 	}
-	if (!send_data(c, now, out, seq, 1, false, true))
+	if (!tcp_send_data(c, now, out, seq, 1, false, true))
 		return;
 	if (seq_lt(c->snd_nxt, seq + 1))
 		c->snd_nxt = seq + 1;
 }
 
-/* Payload per segment when the ACK also carries SACK blocks. */
-static uint32_t seg_payload_max(const struct tcp_conn *c)
+/**
+ * tcp_seg_payload_max - payload per segment when the ACK also carries
+ * SACK blocks
+ * @c: connection
+ *
+ * Return: bytes.
+ */
+uint32_t tcp_seg_payload_max(const struct tcp_conn *c)
 {
 	uint32_t n = sack_nblocks(c), opt = n ? 4 + 8 * n : 0;
 
 	return c->snd_mss > opt + 8 ? c->snd_mss - opt : 8;
 }
 
-/* RFC 6582 / scoreboard: retransmit holes while quota allows. */
+/* RFC 6582 (peers without SACK): retransmit from snd_una while the quota
+ * (one per partial ACK) allows. */
 static void rtx_holes(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
 {
 	uint32_t hi = c->sack_n ? c->sacked[c->sack_n - 1].end : c->snd_una;
@@ -341,14 +366,14 @@ static void rtx_holes(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
 		if (!seq_lt(seq, c->snd_max))
 			break;
 		if (seq_lt(seq, c->tx_end)) {
-			len = tcp_min32(limit - seq, seg_payload_max(c));
+			len = tcp_min32(limit - seq, tcp_seg_payload_max(c));
 			len = tcp_min32(len, c->tx_end - seq);
 		}
 		fin = c->fin_sent && seq + len == c->tx_end &&
 		      seq_gt(limit, c->tx_end);
 		if (!len && !fin)
 			break;
-		if (!send_data(c, now, out, seq, len, fin, false))
+		if (!tcp_send_data(c, now, out, seq, len, fin, false))
 			return;
 		c->rtx_nxt = seq + len + (fin ? 1u : 0u);
 		c->rtx_quota--;
@@ -356,17 +381,28 @@ static void rtx_holes(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
 	c->rtx_quota = 0;
 }
 
-/* New data (and data after an RTO rollback) within min(snd_wnd, cwnd). */
-static void send_new(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
+/**
+ * tcp_send_new - new data (and data after an RTO rollback) up to
+ * snd_una + @wnd
+ * @c: connection
+ * @now: time, ns
+ * @out: actions
+ * @wnd: usable window from snd_una (min(snd_wnd, cwnd) normally)
+ * @max_segs: at most this many segments
+ *
+ * Return: segments sent.
+ */
+uint32_t tcp_send_new(struct tcp_conn *c, uint64_t now, struct tcp_out *out,
+		      uint32_t wnd, uint32_t max_segs)
 {
-	uint32_t guard;
+	uint32_t guard, sent = 0;
 
-	for (guard = 0; guard < TCP_OUT_SEGS; guard++) {
-		uint32_t seq = c->snd_nxt, mss = seg_payload_max(c);
+	for (guard = 0; guard < TCP_OUT_SEGS && sent < max_segs; guard++) {
+		uint32_t seq = c->snd_nxt, mss = tcp_seg_payload_max(c);
 		uint32_t avail = seq_lt(seq, c->tx_end) ? c->tx_end - seq : 0;
 		bool fin_due = c->fin_queued && seq_leq(seq, c->tx_end);
-		uint32_t wnd = tcp_min32(c->snd_wnd, c->cwnd);
-		uint32_t edge = c->snd_una + wnd, left, len;
+		uint32_t edge = c->snd_una + tcp_min32(wnd, c->snd_wnd);
+		uint32_t left, len;
 		bool fin;
 
 		if (!avail && !fin_due)
@@ -380,10 +416,24 @@ static void send_new(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
 		    len < c->max_snd_wnd / 2)
 			break;
 		fin = fin_due && seq + len == c->tx_end;
-		if (!send_data(c, now, out, seq, len, fin, false))
+		if (!tcp_send_data(c, now, out, seq, len, fin, false))
 			break;
 		c->snd_nxt = seq + len + (fin ? 1u : 0u);
+		sent++;
 	}
+	return sent;
+}
+
+/* The window for new data outside SACK recovery: min(snd_wnd, cwnd), plus
+ * up to two segments on the first two dupacks (RFC 3042 limited transmit:
+ * FlightSize may reach cwnd + 2*SMSS; cwnd itself is unchanged). */
+static uint32_t send_wnd(const struct tcp_conn *c)
+{
+	uint32_t wnd = c->cwnd;
+
+	if (!c->in_recovery && c->dupacks)
+		wnd += tcp_min32(c->dupacks, 2) * c->snd_mss;
+	return tcp_min32(c->snd_wnd, wnd);
 }
 
 static uint64_t persist_ns(const struct tcp_conn *c)
@@ -399,8 +449,9 @@ static uint64_t persist_ns(const struct tcp_conn *c)
 }
 
 /**
- * tcp_output - emit what the windows allow: hole retransmissions during
- * recovery, new data and FIN, then a pure ACK if one is still due
+ * tcp_output - emit what the windows allow: retransmissions during
+ * recovery (RFC 6675 NextSeg with SACK, NewReno without), new data and
+ * FIN, then a pure ACK if one is still due; (re)arms the probe timeout
  * @c: connection
  * @now: time, ns
  * @out: actions; never more than TCP_OUT_SEGS segments: when it fills up
@@ -420,13 +471,22 @@ void tcp_output(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
 	case TCP_FIN_WAIT_1:
 	case TCP_CLOSING:
 	case TCP_LAST_ACK:
-		if (c->in_recovery)
-			rtx_holes(c, now, out);
-		if (!c->t_persist)
-			send_new(c, now, out);
+		if (c->in_recovery && c->sack_ok) {
+			tcp_sack_output(c, now, out);
+		} else {
+			if (c->in_recovery)
+				rtx_holes(c, now, out);
+			if (!c->t_persist)
+				tcp_send_new(c, now, out, send_wnd(c),
+					     TCP_OUT_SEGS);
+		}
 		if (!c->snd_wnd && seq_lt(c->snd_nxt, c->tx_end) && !c->t_rto &&
 		    !c->t_persist)
 			c->t_persist = now + persist_ns(c);
+		if (c->tlp_rearm) {
+			c->tlp_rearm = false;
+			tcp_tlp_arm(c, now);
+		}
 		break;
 	default:
 		break;

@@ -1,10 +1,14 @@
-/* tcp_timer.c - timers of the sans-IO engine: retransmission (RTO),
- * delayed ACK, persist (zero-window probes), TIME_WAIT, and RTT estimation
+/* tcp_timer.c - timers of the sans-IO engine: retransmission (RTO), tail
+ * loss probe, delayed ACK, persist (zero-window probes), TIME_WAIT, and RTT
+ * estimation
  *
  * RFCs: 6298 (SRTT/RTTVAR/RTO, Karn, exponential backoff bounded by
  * rto_max), 7323 (RTT samples from TSecr), 9293 (3.8.6.1 persist,
  * 3.8.6.3 delayed ACK, 3.10.8 timeouts), 5681/6582 (cwnd and recover after
- * a timeout), 2018 (SACK scoreboard cleared after a timeout).
+ * a timeout), 2018 (SACK scoreboard cleared after a timeout), 6675 5.1
+ * (no new recovery before the RecoveryPoint set by a timeout), 8985 7
+ * (the probe timeout; tcp_sack.c sends the probe). The RTO is the last
+ * resort: SACK recovery and probes repair losses first.
  * Known gaps: no RFC 7323 appendix G per-window sample weighting; the RTO
  * is not raised to 3 s after a retransmitted SYN (RFC 6298 5.7); persist
  * probes never give up while the peer keeps answering.
@@ -65,6 +69,7 @@ void tcp_timewait_enter(struct tcp_conn *c, uint64_t now)
 {
 	c->state = TCP_TIME_WAIT;
 	c->t_rto = 0;
+	c->t_tlp = 0;
 	c->t_persist = 0;
 	c->t_delack = 0;
 	c->t_timewait = now + (uint64_t)c->cfg->time_wait_us * TCP_NS_PER_US;
@@ -78,11 +83,12 @@ void tcp_timewait_enter(struct tcp_conn *c, uint64_t now)
  */
 uint64_t tcp_next_deadline(const struct tcp_conn *c)
 {
-	uint64_t t[4] = { c->t_rto, c->t_delack, c->t_persist, c->t_timewait };
+	uint64_t t[5] = { c->t_rto, c->t_delack, c->t_persist, c->t_timewait,
+			  c->t_tlp };
 	uint64_t m = UINT64_MAX;
 	int i;
 
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		if (t[i] && t[i] < m)
 			m = t[i];
 	return m;
@@ -103,6 +109,7 @@ static void rto_fire(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
 	uint32_t flight = tcp_flight(c);
 
 	c->t_rto = 0;
+	c->t_tlp = 0;
 	switch (c->state) {
 	case TCP_SYN_SENT:
 	case TCP_SYN_RCVD:
@@ -140,13 +147,32 @@ static void rto_fire(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
 	backoff_rto(c);
 	c->ssthresh = tcp_max32(flight / 2, 2u * c->snd_mss);
 	c->cwnd = c->snd_mss;
-	c->in_recovery = false;
 	c->dupacks = 0;
 	c->rtx_quota = 0;
 	c->recover = c->snd_max - 1;
-	c->sack_n = 0; /* RFC 2018 8: forget SACKed state after a timeout */
-	c->snd_nxt = c->snd_una;
 	c->rtt_timing = false;
+	if (c->sack_ok) {
+		/* As Linux's loss state: every unSACKed byte is lost and SACK
+		 * recovery resends them in slow start, skipping what the peer
+		 * holds, and still notices lost retransmissions. The peer may
+		 * have reneged (RFC 2018 8): a second timeout in a row forgets
+		 * the SACKed state and resends everything. */
+		if (c->backoff > 1)
+			tcp_sb_clear(c);
+		c->rtx_n = 0;
+		c->tlp_out = false;
+		c->t_tlp = 0;
+		c->lost_hi = c->snd_max;
+		c->snd_nxt = c->snd_max;
+		c->in_recovery = true;
+		c->rto_recovery = true;
+		c->rescue_done = true;
+		c->rtx_force = true;
+	} else {
+		/* go back N from snd_una */
+		c->in_recovery = false;
+		c->snd_nxt = c->snd_una;
+	}
 	tcp_output(c, now, out);
 	if (!c->t_rto)
 		tcp_rto_arm(c, now);
@@ -165,6 +191,9 @@ void tcp_timers(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
 		out->events |= TCP_OUT_CLOSED;
 		return;
 	}
+	/* the probe first: it may stand in for the RTO */
+	if (c->t_tlp && c->t_tlp <= now)
+		tcp_tlp_fire(c, now, out);
 	if (c->t_rto && c->t_rto <= now) {
 		rto_fire(c, now, out);
 		if (c->state == TCP_CLOSED)

@@ -35,13 +35,15 @@ export TAS_SOCKET=$SB_SOCK
 
 t_run "daemon starts on packet:$SB_IFA" sb_tas
 
-# tas_bg LOG CMD...: start CMD under the shim in the background; its pid
-# lands in BG (and SB_PIDS, so the sandbox kills it on exit).
+# tas_bg LOG CMD...: start server CMD under the shim in the background;
+# its pid (the server itself, no wrapper, so kill reaches it) lands in BG
+# and SB_PIDS, so the sandbox kills it on exit. lin_bg: the same in $SB_B
+# (ip netns exec execs the server). Every test stops its servers.
 tas_bg()
 {
 	local log=$1
 	shift
-	LD_PRELOAD=$PRE timeout 300 "$@" >"$log" 2>&1 &
+	LD_PRELOAD=$PRE "$@" >"$log" 2>&1 &
 	BG=$!
 	SB_PIDS+=("$BG")
 }
@@ -49,11 +51,21 @@ lin_bg()
 {
 	local log=$1
 	shift
-	sb_in_b timeout 300 "$@" >"$log" 2>&1 &
+	ip netns exec "$SB_B" "$@" >"$log" 2>&1 &
 	BG=$!
 	SB_PIDS+=("$BG")
 }
-stop() { kill "$@" 2>/dev/null; wait "$@" 2>/dev/null; }
+stop() { kill "$@" 2>/dev/null; wait "$@" 2>/dev/null; return 0; }
+# wait_pid PID SECONDS: wait for PID to exit, kill it after SECONDS
+wait_pid()
+{
+	local i
+	for i in $(seq $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	stop "$1"
+}
 sha() { sha256sum | cut -d' ' -f1; }
 # wait_port NS HOST PORT: until something accepts there (10 s at most)
 wait_port()
@@ -103,7 +115,7 @@ t_socat_out()
 	sleep 0.3
 	LD_PRELOAD=$PRE timeout 60 socat -u OPEN:"$W/in8.bin" \
 		TCP:"$SB_IP_B":9001 || return 1
-	wait "$pid"
+	wait_pid "$pid" 60
 	echo "sent $IN_SHA, Linux got $(sha <"$W/out1.bin")"
 	[ "$(sha <"$W/out1.bin")" = "$IN_SHA" ]
 }
@@ -118,7 +130,7 @@ t_socat_in()
 	sleep 0.5
 	sb_in_b timeout 60 socat -u OPEN:"$W/in8.bin" TCP:"$SB_IP_A":9002 ||
 		return 1
-	wait "$pid"
+	wait_pid "$pid" 60
 	echo "sent $IN_SHA, tas socat got $(sha <"$W/out2.bin")"
 	[ "$(sha <"$W/out2.bin")" = "$IN_SHA" ]
 }
@@ -173,7 +185,7 @@ t_fallback()
 	sb_in_b env TAS_SOCKET="$W/none.sock" TAS_FALLBACK=1 LD_PRELOAD="$PRE" \
 		timeout 30 socat -u OPEN:"$W/in8.bin" TCP:"$SB_IP_B":9004 ||
 		return 1
-	wait "$pid"
+	wait_pid "$pid" 60
 	[ "$(sha <"$W/out4.bin")" = "$IN_SHA" ]
 }
 run_or_skip "TAS_FALLBACK=1 without a daemon uses the kernel" socat \

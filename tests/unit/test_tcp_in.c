@@ -2,7 +2,8 @@
  * test_tcp_in.c - receive side of the TCP engine: handshakes (both ways,
  * with and without options, simultaneous open, refused), in-order and
  * out-of-order data with SACK, trimming, windows and scaling, delayed ACKs,
- * RFC 5961 RST/SYN/ACK checks, PAWS and ECN.
+ * RFC 5961 RST/SYN/ACK checks, PAWS, ECN (RFC 3168 and the RFC 8257 DCTCP
+ * receiver), 1 ms timestamps and RTT sampling (ns timer, coarse TS echoes).
  *
  * Needs: nothing (no root, no netns, no hardware). ASAN_OK.
  */
@@ -16,6 +17,8 @@
 #include <string.h>
 
 #include "tcp_test_util.h"
+
+#define B_LOCAL (LOCAL_ISS + 1)
 
 static int setup(void **state)
 {
@@ -544,6 +547,110 @@ static void test_established_ce_echoes_ece_until_cwr(void **state)
 	assert_false(oseg(t, 0)->h.flags & TCP_ECE);
 }
 
+static void test_established_ce_flip_dctcp_acks_at_once(void **state)
+{
+	struct tconn *t = *state;
+	const uint32_t b = REMOTE_ISS + 1;
+
+	t->cfg.dctcp_ecn_echo = true;
+	conn_established(t);
+	t->c.ecn_ok = true;
+	seg_in(t, .flags = TCP_ACK, .len = T_MSS);
+	assert_int_equal(t->out.nseg, 0); /* delayed */
+	/* CE: the held data is ACKed without ECE, this one with ECE */
+	seg_in(t, .flags = TCP_ACK, .len = T_MSS, .ecn = IP_ECN_CE);
+	assert_int_equal(t->out.nseg, 2);
+	assert_int_equal(oseg(t, 0)->h.ack, b + T_MSS);
+	assert_false(oseg(t, 0)->h.flags & TCP_ECE);
+	assert_int_equal(oseg(t, 1)->h.ack, b + 2 * T_MSS);
+	assert_true(oseg(t, 1)->h.flags & TCP_ECE);
+	/* CE again: no change, the usual delayed ACK; CWR changes nothing */
+	seg_in(t, .flags = TCP_ACK | TCP_CWR, .len = T_MSS, .ecn = IP_ECN_CE);
+	assert_int_equal(t->out.nseg, 0);
+	/* not CE: the held segment with ECE, this one without */
+	seg_in(t, .flags = TCP_ACK, .len = T_MSS);
+	assert_int_equal(t->out.nseg, 2);
+	assert_int_equal(oseg(t, 0)->h.ack, b + 3 * T_MSS);
+	assert_true(oseg(t, 0)->h.flags & TCP_ECE);
+	assert_int_equal(oseg(t, 1)->h.ack, b + 4 * T_MSS);
+	assert_false(oseg(t, 1)->h.flags & TCP_ECE);
+	/* ECE follows the state exactly, not until CWR */
+	seg_in(t, .flags = TCP_ACK, .len = T_MSS);
+	seg_in(t, .flags = TCP_ACK, .len = T_MSS);
+	assert_int_equal(t->out.nseg, 1);
+	assert_false(oseg(t, 0)->h.flags & TCP_ECE);
+}
+
+static void test_established_ce_default_classic_no_immediate_ack(void **state)
+{
+	struct tconn *t = *state;
+
+	conn_established(t);
+	t->c.ecn_ok = true;
+	assert_false(t->cfg.dctcp_ecn_echo);
+	seg_in(t, .flags = TCP_ACK, .len = T_MSS, .ecn = IP_ECN_CE);
+	assert_int_equal(t->out.nseg, 0); /* RFC 3168: delayed as usual */
+	seg_in(t, .flags = TCP_ACK, .len = T_MSS);
+	assert_true(oseg(t, 0)->h.flags & TCP_ECE);
+}
+
+/* ---- timestamps ---- */
+
+static void test_established_tsval_ticks_milliseconds(void **state)
+{
+	struct tconn *t = *state;
+	uint32_t ts0;
+
+	conn_established_opts(t, true, false, 0);
+	app_send(t, 10);
+	ts0 = oseg(t, 0)->h.opts.ts_val;
+	assert_int_equal(ts0, (uint32_t)(t->now / MS) + LOCAL_ISS);
+	t->now += 999 * US;
+	app_send(t, 10);
+	assert_int_equal(oseg(t, 0)->h.opts.ts_val, ts0);
+	t->now += 1 * US;
+	app_send(t, 10);
+	assert_int_equal(oseg(t, 0)->h.opts.ts_val, ts0 + 1);
+	t->now += 5000 * MS;
+	app_send(t, 10);
+	assert_int_equal(oseg(t, 0)->h.opts.ts_val, ts0 + 5001);
+}
+
+static void test_established_rtt_timed_in_ns_not_ts_ticks(void **state)
+{
+	struct tconn *t = *state;
+	uint32_t ts;
+
+	conn_established_opts(t, true, false, 0);
+	app_send(t, 100);
+	ts = oseg(t, 0)->h.opts.ts_val;
+	t->now += 150 * US; /* well below one TS tick */
+	seg_in(t, .flags = TCP_ACK, .ack = B_LOCAL + 100, .tsecr = ts);
+	assert_int_equal(t->c.srtt_us, 150);
+	assert_int_equal(t->c.rtt_min_us, 150);
+}
+
+static void test_established_rtt_ts_echo_after_retransmit(void **state)
+{
+	struct tconn *t = *state;
+	uint32_t ts;
+
+	conn_established_opts(t, true, false, 0);
+	app_send(t, 100);
+	step(t, t->c.t_rto - t->now); /* Karn: no timing from here */
+	ts = oseg(t, 0)->h.opts.ts_val;
+	t->now += 30 * MS;
+	seg_in(t, .flags = TCP_ACK, .ack = B_LOCAL + 100, .tsecr = ts);
+	assert_int_equal(t->c.srtt_us, 30000); /* the echo tells which */
+	/* an echo under TCP_TS_RTT_MIN_TICKS old is too coarse to use */
+	app_send(t, 100);
+	t->c.rtt_timing = false;
+	ts = oseg(t, 0)->h.opts.ts_val;
+	t->now += 1 * MS;
+	seg_in(t, .flags = TCP_ACK, .ack = B_LOCAL + 200, .tsecr = ts);
+	assert_int_equal(t->c.srtt_us, 30000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +684,11 @@ int main(void)
 		T(test_established_old_segment_dupack),
 		T(test_established_paws_old_tsval_dropped),
 		T(test_established_ce_echoes_ece_until_cwr),
+		T(test_established_ce_flip_dctcp_acks_at_once),
+		T(test_established_ce_default_classic_no_immediate_ack),
+		T(test_established_tsval_ticks_milliseconds),
+		T(test_established_rtt_timed_in_ns_not_ts_ticks),
+		T(test_established_rtt_ts_echo_after_retransmit),
 #undef T
 	};
 

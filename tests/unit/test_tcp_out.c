@@ -2,7 +2,9 @@
  * test_tcp_out.c - send side and timers of the TCP engine: segmentation
  * within min(snd_wnd, cwnd), tcp_out capacity, zero window and persist
  * probes, RTO with backoff and RFC 6298 estimation, Karn, SYN and data
- * retry limits, slow start, fast retransmit with NewReno and SACK holes,
+ * retry limits, slow start, fast retransmit with NewReno, limited
+ * transmit, RFC 6675 SACK recovery (IsLost, pipe), lost retransmissions
+ * detected again, tail loss and stall probes, RTO with a kept scoreboard,
  * ECN sender marks.
  *
  * Needs: nothing (no root, no netns, no hardware). ASAN_OK.
@@ -343,15 +345,24 @@ static void test_established_sack_recovery_skips_sacked(void **state)
 	assert_true(t->c.in_recovery);
 	assert_int_equal(oseg(t, 0)->h.seq, B);
 	assert_int_equal(t->c.sack_n, 2);
-	/* the next dupack retransmits the second hole, not SACKed data */
+	assert_int_equal(t->c.ssthresh, 5 * T_MSS);
+	assert_int_equal(t->c.cwnd, 5 * T_MSS);
+	/* RFC 6675: segment 2 is lost too (3 MSS SACKed above it), but pipe
+	 * (6 unSACKed - 2 lost + 1 retransmitted = 5 MSS) fills cwnd */
 	seg_in(t, .flags = TCP_ACK, .ack = B, .nsack = 1,
 	       .sack = { { B + 3 * T_MSS, B + 6 * T_MSS } });
+	assert_int_equal(t->out.nseg, 0);
+	/* the next SACK frees pipe: the second hole, not SACKed data */
+	seg_in(t, .flags = TCP_ACK, .ack = B, .nsack = 1,
+	       .sack = { { B + 3 * T_MSS, B + 7 * T_MSS } });
 	assert_int_equal(t->out.nseg, 1);
 	assert_int_equal(oseg(t, 0)->h.seq, B + 2 * T_MSS);
 	assert_int_equal(oseg(t, 0)->len, T_MSS);
 }
 
-static void test_established_rto_clears_recovery_and_sack(void **state)
+/* Behaviour changed: the first timeout keeps the scoreboard (Linux's loss
+ * state) and resends only unSACKed data; a second one forgets it. */
+static void test_established_sack_rto_keeps_scoreboard_then_clears(void **state)
 {
 	struct tconn *t = *state;
 
@@ -359,10 +370,223 @@ static void test_established_rto_clears_recovery_and_sack(void **state)
 	app_send(t, 10 * T_MSS);
 	seg_in(t, .flags = TCP_ACK, .ack = B, .nsack = 1,
 	       .sack = { { B + T_MSS, B + 2 * T_MSS } });
-	step(t, t->c.t_rto - t->now);
-	assert_int_equal(t->c.sack_n, 0);
 	assert_false(t->c.in_recovery);
+	step(t, t->c.t_rto - t->now);
+	assert_int_equal(t->c.st.timeouts, 1);
+	assert_int_equal(t->c.sack_n, 1);
+	assert_true(t->c.in_recovery);
 	assert_int_equal(t->c.recover, B + 10 * T_MSS - 1);
+	assert_int_equal(t->c.cwnd, T_MSS);
+	assert_int_equal(t->out.nseg, 1);
+	assert_int_equal(oseg(t, 0)->h.seq, B);
+	assert_int_equal(t->c.snd_nxt, B + 10 * T_MSS); /* no go-back-N */
+	/* its ACK: slow start, the next hole skips the SACKed segment 1 */
+	seg_in(t, .flags = TCP_ACK, .ack = B + T_MSS, .nsack = 1,
+	       .sack = { { B + T_MSS, B + 2 * T_MSS } });
+	assert_int_equal(t->out.nseg, 2);
+	assert_int_equal(oseg(t, 0)->h.seq, B + 2 * T_MSS);
+	assert_int_equal(oseg(t, 1)->h.seq, B + 3 * T_MSS);
+	/* the next timeout keeps it; a second in a row (the peer may have
+	 * reneged, RFC 2018 8) forgets it */
+	step(t, t->c.t_rto - t->now);
+	assert_int_equal(t->c.st.timeouts, 2);
+	assert_int_equal(t->c.sack_n, 1);
+	assert_int_equal(oseg(t, 0)->h.seq, B + 2 * T_MSS);
+	step(t, t->c.t_rto - t->now);
+	assert_int_equal(t->c.st.timeouts, 3);
+	assert_int_equal(t->c.sack_n, 0);
+	assert_int_equal(oseg(t, 0)->h.seq, B + T_MSS);
+}
+
+static void test_established_sack_islost_enters_recovery_at_once(void **state)
+{
+	struct tconn *t = *state;
+
+	conn_established_opts(t, false, true, 0);
+	app_send(t, 10 * T_MSS);
+	/* one ACK SACKing 3 segments above the first: IsLost(HighACK + 1)
+	 * holds before three dupacks (RFC 6675 5) */
+	seg_in(t, .flags = TCP_ACK, .ack = B, .nsack = 1,
+	       .sack = { { B + T_MSS, B + 4 * T_MSS } });
+	assert_true(t->c.in_recovery);
+	assert_int_equal(t->c.dupacks, 1);
+	assert_int_equal(t->c.st.fast_retrans, 1);
+	assert_int_equal(t->out.nseg, 1);
+	assert_int_equal(oseg(t, 0)->h.seq, B);
+	assert_int_equal(oseg(t, 0)->len, T_MSS);
+	assert_int_equal(t->c.rtx_n, 1);
+}
+
+static void
+test_established_sack_reorder_below_thresh_no_retransmit(void **state)
+{
+	struct tconn *t = *state;
+
+	conn_established_opts(t, false, true, 0);
+	app_send(t, 10 * T_MSS);
+	/* segment 0 overtaken by 1 and 2: not yet lost */
+	seg_in(t, .flags = TCP_ACK, .ack = B, .nsack = 1,
+	       .sack = { { B + T_MSS, B + 2 * T_MSS } });
+	seg_in(t, .flags = TCP_ACK, .ack = B, .nsack = 1,
+	       .sack = { { B + T_MSS, B + 3 * T_MSS } });
+	assert_false(t->c.in_recovery);
+	assert_int_equal(t->out.nseg, 0);
+	seg_in(t, .flags = TCP_ACK, .ack = B + 10 * T_MSS);
+	assert_int_equal(t->c.st.retrans_segs, 0);
+	assert_int_equal(t->c.sack_n, 0);
+	assert_int_equal(t->c.cwnd, 12 * T_MSS); /* no reduction */
+}
+
+static void test_established_dupacks_limited_transmit_new_data(void **state)
+{
+	struct tconn *t = *state;
+
+	conn_established(t);
+	app_send(t, 20 * T_MSS);
+	assert_int_equal(t->out.nseg, 10);
+	/* RFC 3042: a new segment on each of the first two dupacks */
+	seg_in(t, .flags = TCP_ACK, .ack = B);
+	assert_int_equal(t->out.nseg, 1);
+	assert_int_equal(oseg(t, 0)->h.seq, B + 10 * T_MSS);
+	seg_in(t, .flags = TCP_ACK, .ack = B);
+	assert_int_equal(t->out.nseg, 1);
+	assert_int_equal(oseg(t, 0)->h.seq, B + 11 * T_MSS);
+	assert_int_equal(t->c.cwnd, 10 * T_MSS);
+	/* the third: fast retransmit, nothing new */
+	seg_in(t, .flags = TCP_ACK, .ack = B);
+	assert_true(t->c.in_recovery);
+	assert_int_equal(t->out.nseg, 1);
+	assert_int_equal(oseg(t, 0)->h.seq, B);
+	assert_int_equal(t->c.ssthresh, 6 * T_MSS);
+}
+
+static void test_recovery_lost_retransmission_sent_again(void **state)
+{
+	struct tconn *t = *state;
+	unsigned i;
+	bool again = false;
+
+	conn_established_opts(t, false, true, 0);
+	app_send(t, 20 * T_MSS);
+	seg_in(t, .flags = TCP_ACK, .ack = B, .nsack = 1,
+	       .sack = { { B + T_MSS, B + 4 * T_MSS } });
+	assert_int_equal(oseg(t, 0)->h.seq, B); /* retransmission ... */
+	assert_int_equal(t->c.rtx[0].hi, B + 10 * T_MSS);
+	/* pipe (7 - 1 + 1) fills cwnd 5: nothing yet */
+	seg_in(t, .flags = TCP_ACK, .ack = B, .nsack = 1,
+	       .sack = { { B + T_MSS, B + 8 * T_MSS } });
+	/* pipe 3: two new segments (NextSeg rule 2) */
+	assert_int_equal(t->out.nseg, 2);
+	assert_int_equal(oseg(t, 0)->h.seq, B + 10 * T_MSS);
+	seg_in(t, .flags = TCP_ACK, .ack = B, .nsack = 1,
+	       .sack = { { B + T_MSS, B + 10 * T_MSS } });
+	assert_int_equal(t->out.nseg, 2);
+	assert_int_equal(t->c.st.rtx_lost, 0);
+	/* ... lost: three segments sent after it arrive, it does not */
+	seg_in(t, .flags = TCP_ACK, .ack = B, .nsack = 1,
+	       .sack = { { B + T_MSS, B + 13 * T_MSS } });
+	assert_int_equal(t->c.st.rtx_lost, 1);
+	for (i = 0; i < t->out.nseg; i++)
+		if (oseg(t, i)->h.seq == B)
+			again = true;
+	assert_true(again);
+	assert_int_equal(oseg(t, 0)->h.seq, B);
+	assert_int_equal(t->c.st.timeouts, 0);
+	/* and it arrives: recovery continues to the recovery point */
+	seg_in(t, .flags = TCP_ACK, .ack = B + 5 * T_MSS);
+	assert_true(t->c.in_recovery);
+	seg_in(t, .flags = TCP_ACK, .ack = t->c.snd_max);
+	assert_false(t->c.in_recovery);
+	assert_int_equal(t->c.rtx_n, 0);
+}
+
+static void test_established_tail_loss_probe_resends_last_segment(void **state)
+{
+	struct tconn *t = *state;
+
+	conn_established_opts(t, false, true, 0);
+	t->c.srtt_us = 10000;
+	t->c.rtt_min_us = 10000;
+	app_send(t, 3 * T_MSS);
+	assert_int_equal(t->c.t_tlp, t->now + 20 * MS); /* 2 * SRTT */
+	assert_int_equal(tcp_next_deadline(&t->c), t->c.t_tlp);
+	step(t, 20 * MS);
+	assert_int_equal(t->out.nseg, 1);
+	assert_int_equal(oseg(t, 0)->h.seq, B + 2 * T_MSS);
+	assert_int_equal(oseg(t, 0)->len, T_MSS);
+	assert_int_equal(t->c.st.tlp_probes, 1);
+	assert_int_equal(t->c.st.timeouts, 0);
+	assert_int_equal(t->c.t_rto, t->now + (uint64_t)t->c.rto_us * US);
+	assert_int_equal(t->c.t_tlp, 0);
+	/* the probe is SACKed, the first two are not: they are lost */
+	t->now += 10 * MS;
+	seg_in(t, .flags = TCP_ACK, .ack = B, .nsack = 1,
+	       .sack = { { B + 2 * T_MSS, B + 3 * T_MSS } });
+	assert_true(t->c.in_recovery);
+	assert_int_equal(t->out.nseg, 2);
+	assert_int_equal(oseg(t, 0)->h.seq, B);
+	assert_int_equal(oseg(t, 1)->h.seq, B + T_MSS);
+}
+
+static void test_established_tail_loss_probe_prefers_new_data(void **state)
+{
+	struct tconn *t = *state;
+
+	conn_established_opts(t, false, true, 0);
+	t->c.srtt_us = 10000;
+	t->c.cwnd = 2 * T_MSS;
+	app_send(t, 4 * T_MSS);
+	assert_int_equal(t->out.nseg, 2);
+	step(t, 20 * MS);
+	/* cwnd is full but the peer's window is not: one new segment */
+	assert_int_equal(t->out.nseg, 1);
+	assert_int_equal(oseg(t, 0)->h.seq, B + 2 * T_MSS);
+	assert_int_equal(t->c.st.retrans_segs, 0);
+	assert_true(t->c.tlp_out);
+}
+
+static void test_established_single_segment_probe_waits_for_delack(void **state)
+{
+	struct tconn *t = *state;
+
+	conn_established_opts(t, false, true, 0);
+	t->c.srtt_us = 10000;
+	t->c.rto_us = 1000000;
+	app_send(t, 100);
+	/* 2 * SRTT + WCDelAckT (RFC 8985 7.2) */
+	assert_int_equal(t->c.t_tlp, t->now + 220 * MS);
+	/* capped by the RTO: the probe then goes instead of the timeout */
+	t->c.rto_us = 200000;
+	seg_in(t, .flags = TCP_ACK, .ack = B + 50);
+	assert_int_equal(t->c.t_tlp, t->c.t_rto);
+	step(t, 200 * MS);
+	assert_int_equal(t->c.st.timeouts, 0);
+	assert_int_equal(t->c.st.tlp_probes, 1);
+	assert_int_equal(oseg(t, 0)->h.seq, B + 50);
+	assert_true(t->c.cwnd >= 10 * T_MSS); /* no collapse */
+}
+
+static void test_recovery_stall_probe_resends_lost_retransmission(void **state)
+{
+	struct tconn *t = *state;
+
+	conn_established_opts(t, false, true, 0);
+	t->c.srtt_us = 10000;
+	t->c.rtt_min_us = 10000;
+	app_send(t, 10 * T_MSS);
+	seg_in(t, .flags = TCP_ACK, .ack = B, .nsack = 1,
+	       .sack = { { B + T_MSS, B + 4 * T_MSS } });
+	assert_true(t->c.in_recovery);
+	assert_int_equal(oseg(t, 0)->h.seq, B);
+	/* the retransmission is lost and nothing else comes back */
+	assert_int_equal(tcp_next_deadline(&t->c), t->now + 20 * MS);
+	step(t, 20 * MS);
+	assert_int_equal(t->out.nseg, 1);
+	assert_int_equal(oseg(t, 0)->h.seq, B);
+	assert_int_equal(t->c.st.tlp_probes, 1);
+	assert_int_equal(t->c.st.rtx_lost, 1);
+	assert_int_equal(t->c.st.timeouts, 0);
+	assert_true(t->c.in_recovery);
 }
 
 static void test_established_ecn_marks_and_cwr(void **state)
@@ -420,7 +644,15 @@ int main(void)
 		T(test_established_rto_capped_at_rto_max),
 		T(test_established_three_dupacks_fast_retransmit_newreno),
 		T(test_established_sack_recovery_skips_sacked),
-		T(test_established_rto_clears_recovery_and_sack),
+		T(test_established_sack_rto_keeps_scoreboard_then_clears),
+		T(test_established_sack_islost_enters_recovery_at_once),
+		T(test_established_sack_reorder_below_thresh_no_retransmit),
+		T(test_established_dupacks_limited_transmit_new_data),
+		T(test_recovery_lost_retransmission_sent_again),
+		T(test_established_tail_loss_probe_resends_last_segment),
+		T(test_established_tail_loss_probe_prefers_new_data),
+		T(test_established_single_segment_probe_waits_for_delack),
+		T(test_recovery_stall_probe_resends_lost_retransmission),
 		T(test_established_ecn_marks_and_cwr),
 		T(test_established_delack_deadline_reported),
 #undef T

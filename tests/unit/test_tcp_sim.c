@@ -8,6 +8,11 @@
  * snapshot tests/sim/tcp_sim_snapshot.txt (TAS_SIM_UPDATE=1 rewrites it;
  * TAS_SIM_SNAPSHOT names another file). Frames cross the link as bytes
  * (tcp_emit/tcp_parse), so option encoding is part of the path.
+ * Scenarios sweep seeds, random loss (1% and 5%), reordering, duplication,
+ * and a tail loss (the first transmission of each of the last `tail`
+ * segments of each stream is dropped). Columns: retransmitted segments,
+ * RTO timeouts (SYN ones included), probe timeouts (tail loss probes and
+ * stall probes), frames dropped on the links, time to complete.
  *
  * Needs: nothing (no root, no netns, no hardware); run from the repo root.
  * ASAN_OK.
@@ -50,6 +55,8 @@ struct link {
 	uint32_t n;
 	uint64_t busy_until, order;
 	uint32_t loss_ppm, reorder_ppm, dup_ppm;
+	uint32_t tail_bytes; /* drop first sends ending in the last bytes */
+	uint32_t sent_hi;    /* stream offset the sender has reached */
 	uint64_t rng;
 	uint64_t dropped;
 };
@@ -67,12 +74,25 @@ struct host {
 struct scenario {
 	uint64_t seed;
 	uint32_t loss_ppm, reorder_ppm, dup_ppm;
+	uint32_t tail_segs;
 };
 
 static const struct scenario scenarios[] = {
-	{ 1, 0, 0, 0 },	    { 1, 10000, 0, 0 }, { 2, 10000, 0, 0 },
-	{ 3, 10000, 0, 0 }, { 1, 50000, 0, 0 }, { 2, 50000, 0, 0 },
-	{ 1, 0, 20000, 0 }, { 2, 0, 20000, 0 }, { 1, 10000, 20000, 10000 },
+	{ 1, 0, 0, 0, 0 },
+	{ 1, 10000, 0, 0, 0 },
+	{ 2, 10000, 0, 0, 0 },
+	{ 3, 10000, 0, 0, 0 },
+	{ 1, 50000, 0, 0, 0 },
+	{ 2, 50000, 0, 0, 0 },
+	{ 1, 0, 20000, 0, 0 },
+	{ 2, 0, 20000, 0, 0 },
+	{ 1, 10000, 20000, 10000, 0 },
+	{ 1, 20000, 20000, 10000, 0 },
+	{ 2, 20000, 20000, 10000, 0 },
+	{ 1, 50000, 20000, 0, 0 },
+	{ 2, 50000, 20000, 10000, 0 },
+	{ 1, 0, 0, 0, 3 },
+	{ 2, 10000, 0, 0, 3 },
 };
 
 /* xorshift64 (Marsaglia): a failing seed replays exactly. */
@@ -133,6 +153,17 @@ static void transmit(struct host *h, const struct tcp_seg_out *s, uint64_t now)
 	wire = fr.len + IPV4_HLEN + SIM_FRAME_OVERHEAD;
 	ser = (uint64_t)wire * 8 * 1000000000ull / SIM_RATE_BPS;
 	start = l->busy_until > now ? l->busy_until : now;
+	if (s->len) {
+		uint32_t end = s->h.seq - (h->c.iss + 1) + s->len;
+		bool first = end > l->sent_hi;
+
+		if (first)
+			l->sent_hi = end;
+		if (first && l->tail_bytes && end > SIM_BYTES - l->tail_bytes) {
+			l->dropped++;
+			return;
+		}
+	}
 	if (start - now > SIM_QUEUE_FRAMES * ser || chance(l, l->loss_ppm)) {
 		l->dropped++;
 		return;
@@ -232,7 +263,7 @@ static void deliver(struct host *to, const struct frame *fr, uint64_t now)
 
 struct result {
 	uint32_t intact_ab, intact_ba;
-	uint64_t retrans, timeouts, time_ns, dropped;
+	uint64_t retrans, timeouts, probes, time_ns, dropped;
 };
 
 static void run(const struct scenario *sc, struct result *r)
@@ -258,6 +289,7 @@ static void run(const struct scenario *sc, struct result *r)
 		links[k]->loss_ppm = sc->loss_ppm;
 		links[k]->reorder_ppm = sc->reorder_ppm;
 		links[k]->dup_ppm = sc->dup_ppm;
+		links[k]->tail_bytes = sc->tail_segs * (SIM_MTU - 40 - 12);
 		hosts[k]->rx = calloc(1, SIM_RING);
 		hosts[k]->tx = calloc(1, SIM_RING);
 		assert_non_null(hosts[k]->rx);
@@ -341,6 +373,7 @@ static void run(const struct scenario *sc, struct result *r)
 	r->intact_ba = a->intact;
 	r->retrans = a->c.st.retrans_segs + b->c.st.retrans_segs;
 	r->timeouts = a->c.st.timeouts + b->c.st.timeouts;
+	r->probes = a->c.st.tlp_probes + b->c.st.tlp_probes;
 	r->time_ns = done_at;
 	r->dropped = lab.dropped + lba.dropped;
 	for (k = 0; k < 2; k++) {
@@ -354,7 +387,7 @@ static void test_sim_bulk_both_ways_sweep_matches_snapshot(void **state)
 {
 	const char *path = getenv("TAS_SIM_SNAPSHOT");
 	const char *upd = getenv("TAS_SIM_UPDATE");
-	static char table[8192], old[8192];
+	static char table[16384], old[16384];
 	size_t len = 0, n;
 	unsigned i;
 	FILE *f;
@@ -362,12 +395,14 @@ static void test_sim_bulk_both_ways_sweep_matches_snapshot(void **state)
 	(void)state;
 	if (!path)
 		path = "tests/sim/tcp_sim_snapshot.txt";
-	len += (size_t)snprintf(table + len, sizeof(table) - len,
-				"# tcp_sim: %u bytes each way, 1 Gbit/s, "
-				"50 us one way, %u-frame queue\n"
-				"# seed loss%% reord%% dup%%   a->b_intact "
-				"  b->a_intact retrans  rtos drops  time_ms\n",
-				SIM_BYTES, SIM_QUEUE_FRAMES);
+	len += (size_t)snprintf(
+		table + len, sizeof(table) - len,
+		"# tcp_sim: %u bytes each way, 1 Gbit/s, "
+		"50 us one way, %u-frame queue\n"
+		"# seed loss%% reord%% dup%% tail   a->b_intact "
+		"  b->a_intact retrans  rtos probes drops  "
+		"time_ms\n",
+		SIM_BYTES, SIM_QUEUE_FRAMES);
 	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		const struct scenario *sc = &scenarios[i];
 		struct result r;
@@ -377,12 +412,13 @@ static void test_sim_bulk_both_ways_sweep_matches_snapshot(void **state)
 		assert_int_equal(r.intact_ba, SIM_BYTES);
 		len += (size_t)snprintf(
 			table + len, sizeof(table) - len,
-			"%6llu %5.1f %6.1f %4.1f %13u %13u %7llu %5llu %5llu "
-			"%8.3f\n",
+			"%6llu %5.1f %6.1f %4.1f %4u %13u %13u %7llu %5llu "
+			"%6llu %5llu %8.3f\n",
 			(unsigned long long)sc->seed, sc->loss_ppm / 1e4,
-			sc->reorder_ppm / 1e4, sc->dup_ppm / 1e4, r.intact_ab,
-			r.intact_ba, (unsigned long long)r.retrans,
+			sc->reorder_ppm / 1e4, sc->dup_ppm / 1e4, sc->tail_segs,
+			r.intact_ab, r.intact_ba, (unsigned long long)r.retrans,
 			(unsigned long long)r.timeouts,
+			(unsigned long long)r.probes,
 			(unsigned long long)r.dropped, r.time_ns / 1e6);
 	}
 	printf("%s", table);

@@ -1,0 +1,145 @@
+/* cc_loop.c - the control thread's congestion-control loop (the TAS split):
+ * the fast path accumulates per-flow feedback without locks, this loop
+ * computes each flow's next window from it (ctrl/cc.c) and writes it back
+ *
+ * Known gaps: rate-based algorithms (TIMELY, const) are enforced as a
+ * window of rate x RTT, not by a pacer in the fast path.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctrl/cc_loop.h"
+
+/**
+ * cc_loop_init - private per-flow state for every core's slots
+ */
+int cc_loop_init(struct cc_loop *l, const struct cc_config *cfg,
+		 struct fp_core **cores, unsigned ncores, uint32_t max_flows)
+{
+	memset(l, 0, sizeof(*l));
+	l->cfg = *cfg;
+	l->cores = cores;
+	l->ncores = ncores;
+	l->max_flows = max_flows;
+	for (unsigned k = 0; k < ncores; k++) {
+		l->priv[k] = calloc(max_flows, sizeof(struct cc_priv));
+		if (!l->priv[k]) {
+			cc_loop_fini(l);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/**
+ * cc_loop_fini - free what cc_loop_init allocated
+ */
+void cc_loop_fini(struct cc_loop *l)
+{
+	for (unsigned k = 0; k < TAS_MAX_CORES; k++) {
+		free(l->priv[k]);
+		l->priv[k] = NULL;
+	}
+}
+
+static uint32_t window_of(const struct cc_out *o, uint32_t srtt_us,
+			  uint32_t mss)
+{
+	uint64_t w;
+
+	if (o->cwnd != CC_CWND_UNLIMITED)
+		return o->cwnd;
+	if (o->rate == CC_RATE_UNLIMITED || !srtt_us)
+		return 0; /* nothing to enforce yet */
+	/* a rate becomes the window that carries it in one RTT */
+	w = o->rate * srtt_us / 1000000;
+	if (w < 2ull * mss)
+		w = 2ull * mss;
+	return w > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)w;
+}
+
+static void flow_step(struct cc_loop *l, struct fp_cc_slot *sl,
+		      struct cc_priv *p)
+{
+	uint32_t gen = atomic_load_explicit(&sl->gen, memory_order_relaxed);
+	uint32_t mss = atomic_load_explicit(&sl->mss, memory_order_relaxed);
+	struct cc_feedback fb;
+	struct cc_out out;
+	uint64_t acked, ecn;
+	uint32_t fr, to, w;
+
+	if (!mss)
+		return;
+	if (!p->on || p->gen != gen) {
+		memset(p, 0, sizeof(*p));
+		p->on = 1;
+		p->gen = gen;
+		cc_flow_init(&p->st, &l->cfg, mss, &out);
+	}
+	acked = atomic_load_explicit(&sl->acked, memory_order_relaxed);
+	ecn = atomic_load_explicit(&sl->ecn_acked, memory_order_relaxed);
+	fr = atomic_load_explicit(&sl->fast_retx, memory_order_relaxed);
+	to = atomic_load_explicit(&sl->timeouts, memory_order_relaxed);
+	memset(&fb, 0, sizeof(fb));
+	fb.acked = acked - p->acked;
+	fb.ecn_acked = ecn - p->ecn_acked;
+	if (fb.ecn_acked > fb.acked)
+		fb.ecn_acked = fb.acked; /* torn pair of reads: clamp */
+	fb.fast_retx = fr - p->fast_retx;
+	fb.timeouts = to - p->timeouts;
+	fb.rtt_last_us =
+		atomic_load_explicit(&sl->rtt_last_us, memory_order_relaxed);
+	fb.rtt_ewma_us =
+		atomic_load_explicit(&sl->srtt_us, memory_order_relaxed);
+	fb.rtt_min_us = fb.rtt_last_us;
+	fb.inflight = atomic_load_explicit(&sl->inflight, memory_order_relaxed);
+	fb.mss = mss;
+	p->acked = acked;
+	p->ecn_acked = ecn;
+	p->fast_retx = fr;
+	p->timeouts = to;
+	cc_update(&p->st, &l->cfg, &fb, &out);
+	w = window_of(&out, fb.rtt_ewma_us, mss);
+	if (!w)
+		return;
+	atomic_store_explicit(&sl->out_cwnd, w, memory_order_relaxed);
+	/* the window before the sequence number the core checks */
+	atomic_store_explicit(&sl->out_seq, ++p->out_seq, memory_order_release);
+	l->updates++;
+}
+
+/**
+ * cc_loop_run - one control interval
+ */
+void cc_loop_run(struct cc_loop *l)
+{
+	for (unsigned k = 0; k < l->ncores; k++) {
+		uint32_t hi;
+		struct fp_cc_slot *slots = fp_core_cc_slots(l->cores[k], &hi);
+
+		if (hi > l->max_flows)
+			hi = l->max_flows;
+		for (uint32_t i = 0; i < hi; i++) {
+			struct cc_priv *p = &l->priv[k][i];
+
+			if (!atomic_load_explicit(&slots[i].active,
+						  memory_order_acquire)) {
+				p->on = 0;
+				continue;
+			}
+			flow_step(l, &slots[i], p);
+		}
+	}
+}
+
+/**
+ * cc_loop_flow - CC state of flow @idx on @core for tasctl
+ */
+const struct cc_flow *cc_loop_flow(const struct cc_loop *l, unsigned core,
+				   uint32_t idx)
+{
+	if (core >= l->ncores || idx >= l->max_flows || !l->priv[core][idx].on)
+		return NULL;
+	return &l->priv[core][idx].st;
+}

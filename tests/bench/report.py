@@ -1,0 +1,313 @@
+#!/usr/bin/python3
+"""report.py - turn build/bench/raw.csv into the side-by-side table.
+
+    report.py OUTDIR
+
+Reads OUTDIR/raw.csv (config,rep,metric,value; written by run.sh) and
+OUTDIR/machine.txt; prints one table (scenario, metric, TAS, Linux, ratio)
+and writes OUTDIR/results.md, OUTDIR/results.csv and PNG plots when
+matplotlib is importable. Only measured numbers are printed: a figure with
+no samples says why (failed, pending, not measurable).
+"""
+import csv
+import os
+import statistics
+import sys
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else "build/bench"
+PENDING_IP = "pending: needs libtas_interpose"
+
+
+def load():
+    samples, failed = {}, set()
+    with open(os.path.join(OUT, "raw.csv")) as f:
+        for row in csv.DictReader(f):
+            if row["metric"] == "failed":
+                failed.add(row["config"])
+                continue
+            if row["rep"] == "warm" or row["value"] == "":
+                continue
+            samples.setdefault((row["config"], row["metric"]), []).append(
+                float(row["value"]))
+    return samples, failed
+
+
+SAMPLES, FAILED = load()
+FACTS = {}
+try:
+    with open(os.path.join(OUT, "machine.txt")) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            FACTS[k.strip()] = v.strip()
+except OSError:
+    pass
+
+
+def stat(cfg, metric):
+    """(median, min, max, n) or None."""
+    v = SAMPLES.get((cfg, metric))
+    if not v:
+        return None
+    return statistics.median(v), min(v), max(v), len(v)
+
+
+def fmt_num(x):
+    if x >= 100000:
+        return f"{x:,.0f}"
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3g}"
+
+
+def cell(cfg, metric, missing=None):
+    """Text for one side: 'median ±half-range%' or why there is none."""
+    if cfg is None:
+        return missing or "n/a"
+    s = stat(cfg, metric)
+    if s is None:
+        if cfg in FAILED:
+            return "failed (see logs/bench.log)"
+        if cfg.startswith("s2_tas_tas") and \
+                FACTS.get("mode", "").startswith("quick"):
+            return "full run only"
+        return missing or "not measured"
+    med, lo, hi, n = s
+    if n == 1 or med == 0:
+        return fmt_num(med)
+    return f"{fmt_num(med)} ±{(hi - lo) / 2 / med * 100:.0f}%"
+
+
+def ratio(tcfg, lcfg, metric, better):
+    t = stat(tcfg, metric) if tcfg else None
+    li = stat(lcfg, metric) if lcfg else None
+    if not t or not li or li[0] == 0:
+        return ""
+    r = t[0] / li[0]
+    wins = (r < 1) if better == "lower" else (r > 1)
+    mark = "↓" if better == "lower" else "↑"
+    who = "TAS" if wins else "Linux"
+    if r == 1:
+        who = "tie"
+    return f"{r:.2f} {mark} {who}"
+
+
+# (scenario, metric label, unit, TAS config, Linux config, raw metric,
+#  better, note for missing)
+ROWS = []
+LAT = [("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9")]
+for key, lbl in LAT:
+    ROWS.append(("1 latency 64 B, TAS server / Linux client vs "
+                 "Linux<->Linux", f"{lbl} µs", "s1_tas_srv", "s1_linux",
+                 key, "lower"))
+for key, lbl in LAT:
+    ROWS.append(("1 latency 64 B, TAS<->TAS vs Linux<->Linux",
+                 f"{lbl} µs", "s1_tas_tas", "s1_linux", key, "lower"))
+for side, label in (("tas_srv", "TAS server / Linux client"),
+                    ("tas_tas", "TAS<->TAS")):
+    for size in (64, 1024):
+        for conns in (1, 16, 256):
+            sc = f"2 RPC {size} B, {conns} conn, {label} vs Linux<->Linux"
+            t, li = f"s2_{side}_{size}_{conns}", f"s2_linux_{size}_{conns}"
+            ROWS.append((sc, "req/s", t, li, "req_s", "higher"))
+            ROWS.append((sc, "CPU-µs/req (machine)", t, li,
+                         "cpu_us_per_req", "lower"))
+for d, label in (("out", "A->B (TAS sends / Linux sends)"),
+                 ("in", "B->A (TAS receives / Linux receives)")):
+    sc = f"3 bulk 1 flow {label}, Linux peer"
+    ROWS.append((sc, "Gbit/s", f"s3_tas_{d}", f"s3_linux_{d}", "gbps",
+                 "higher"))
+    ROWS.append((sc, "CPU-s/GB (machine)", f"s3_tas_{d}",
+                 f"s3_linux_{d}", "cpu_s_per_gb", "lower"))
+sc = "4 churn connect/64 B request/close, 4 parallel, Linux client"
+ROWS.append((sc, "cycles/s", "s4_tas_srv", "s4_linux", "req_s", "higher"))
+ROWS.append((sc, "CPU-µs/cycle (machine)", "s4_tas_srv", "s4_linux",
+             "cpu_us_per_req", "lower"))
+
+
+def table_rows():
+    out = []
+    for sc, metric, t, li, key, better in ROWS:
+        out.append([sc, metric, cell(t, key), cell(li, key),
+                    ratio(t, li, key, better)])
+    for lbl in ("sockperf ping-pong under LD_PRELOAD",
+                "redis-benchmark GET/SET under LD_PRELOAD"):
+        out.append(["5 unmodified programs: " + lbl, "-", PENDING_IP,
+                    PENDING_IP, ""])
+    nok = "n/a: no kernel path"
+    for conns in (1, 16):
+        out.append([f"6 wire TAS<->TAS 64 B RPC, {conns} conn",
+                    "req/s", cell(f"s6_wire_64_{conns}", "req_s"), nok, ""])
+    out.append(["6 wire TAS<->TAS 64 B RPC, 1 conn", "p50 µs",
+                cell("s6_wire_64_1", "p50_us"), nok, ""])
+    ipr_m = FACTS.get("ipr_method", "none")
+    if ipr_m == "none":
+        ipr = "not measurable here (no perf counters, no valgrind)"
+    else:
+        ipr = cell("s6_ipr", "instr_per_req")
+    how = {"perf": "perf stat, both daemons",
+           "callgrind": "callgrind, both daemons, user space, --idle-us 0"
+           }.get(ipr_m, "")
+    out.append(["6 wire TAS<->TAS 64 B RPC, 16 conn",
+                f"instructions/request ({how})" if how else
+                "instructions/request", ipr, nok, ""])
+    out.append(["6 wire TAS<->TAS bulk 1 flow", "Gbit/s",
+                cell("s6_wire_bulk", "gbps"), nok, ""])
+    out.append(["6 wire TAS<->TAS bulk 1 flow", "CPU-s/GB (machine)",
+                cell("s6_wire_bulk", "cpu_s_per_gb"), nok, ""])
+    for key, lbl in (("memcpy_ring_gbps", "memcpy 128 KiB blocks"),
+                     ("memcpy_large_gbps", "memcpy 64 MiB blocks"),
+                     ("sha256_gbps", "SHA-256 (blast hashes every byte)")):
+        out.append([f"6 ceiling, same run: {lbl}", "Gbit/s, 1 core",
+                    cell("s6_ceiling", key), "", ""])
+    b, c = stat("s6_wire_bulk", "gbps"), stat("s6_ceiling", "memcpy_ring_gbps")
+    if b and c:
+        out.append(["6 wire bulk / memcpy ceiling", "fraction",
+                    f"{b[0] / c[0]:.4f}", "", ""])
+    out.append(["7 scale 1/100/1,000/10,000 connections", "req/s, "
+                "daemon bytes/conn", PENDING_IP, PENDING_IP, ""])
+    return out
+
+
+HEAD = ["scenario", "metric", "TAS", "Linux",
+        "TAS/Linux (↑ higher or ↓ lower is better: winner)"]
+
+
+def print_table(rows):
+    w = [max(len(str(r[i])) for r in rows + [HEAD]) for i in range(len(HEAD))]
+    line = "  ".join("-" * x for x in w)
+    print(line)
+    print("  ".join(h.ljust(w[i]) for i, h in enumerate(HEAD)).rstrip())
+    print(line)
+    last = None
+    for r in rows:
+        sc = r[0] if r[0] != last else ""
+        last = r[0]
+        print("  ".join(str(v).ljust(w[i])
+                        for i, v in enumerate([sc] + r[1:])).rstrip())
+    print(line)
+
+
+def write_md(rows):
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write("# TAS vs Linux, one run\n\n")
+        for k, v in FACTS.items():
+            f.write(f"- {k}: {v}\n")
+        f.write("\nCells: median ±half the min-max range of the measured "
+                "runs (warm-up discarded). Ratio: TAS median / Linux "
+                "median; the arrow says which direction is better.\n\n")
+        f.write("| " + " | ".join(HEAD) + " |\n")
+        f.write("|" + "---|" * len(HEAD) + "\n")
+        for r in rows:
+            f.write("| " + " | ".join(str(x) for x in r) + " |\n")
+
+
+def write_csv():
+    with open(os.path.join(OUT, "results.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["scenario", "metric", "tas_median", "tas_min", "tas_max",
+                    "tas_n", "linux_median", "linux_min", "linux_max",
+                    "linux_n", "ratio", "better"])
+        for sc, metric, t, li, key, better in ROWS:
+            ts, ls = stat(t, key), stat(li, key)
+            r = ""
+            if ts and ls and ls[0]:
+                r = f"{ts[0] / ls[0]:.4f}"
+            w.writerow([sc, metric] + (list(ts) if ts else [""] * 4) +
+                       (list(ls) if ls else [""] * 4) + [r, better])
+        for cfg, key, sc, metric in (
+                ("s6_wire_64_1", "req_s", "6 wire 64 B 1 conn", "req/s"),
+                ("s6_wire_64_16", "req_s", "6 wire 64 B 16 conn", "req/s"),
+                ("s6_ipr", "instr_per_req", "6 wire 64 B 16 conn",
+                 "instructions/request"),
+                ("s6_wire_bulk", "gbps", "6 wire bulk", "Gbit/s"),
+                ("s6_ceiling", "memcpy_ring_gbps", "6 memcpy 128 KiB",
+                 "Gbit/s"),
+                ("s6_ceiling", "memcpy_large_gbps", "6 memcpy 64 MiB",
+                 "Gbit/s"),
+                ("s6_ceiling", "sha256_gbps", "6 sha256", "Gbit/s")):
+            s = stat(cfg, key)
+            w.writerow([sc, metric] + (list(s) if s else [""] * 4) +
+                       [""] * 4 + ["", ""])
+        for sc in ("5 unmodified programs", "7 scale"):
+            w.writerow([sc, PENDING_IP] + [""] * 10)
+
+
+def plots():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    made = []
+
+    def bars(fname, title, ylabel, groups, series):
+        """groups: labels; series: [(name, [(cfg, metric)])]."""
+        fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(groups)), 4))
+        width = 0.8 / len(series)
+        for i, (name, cells) in enumerate(series):
+            xs, ys, errs = [], [], [[], []]
+            for j, (cfg, key) in enumerate(cells):
+                s = stat(cfg, key)
+                if s is None:
+                    continue
+                xs.append(j + i * width)
+                ys.append(s[0])
+                errs[0].append(s[0] - s[1])
+                errs[1].append(s[2] - s[0])
+            if xs:
+                ax.bar(xs, ys, width, yerr=errs, capsize=3, label=name)
+        ax.set_xticks([j + width * (len(series) - 1) / 2
+                       for j in range(len(groups))])
+        ax.set_xticklabels(groups, rotation=20, ha="right", fontsize=8)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(OUT, fname), dpi=110)
+        plt.close(fig)
+        made.append(fname)
+
+    bars("latency.png", "1: 64 B ping-pong latency (median of runs)", "µs",
+         ["p50", "p99", "p99.9"],
+         [("TAS server, Linux client", [("s1_tas_srv", k) for k, _ in LAT]),
+          ("TAS<->TAS", [("s1_tas_tas", k) for k, _ in LAT]),
+          ("Linux<->Linux", [("s1_linux", k) for k, _ in LAT])])
+    groups = [f"{s} B x{c}" for s in (64, 1024) for c in (1, 16, 256)]
+    for fname, key, title, unit in (
+            ("rpc_throughput.png", "req_s", "2: closed-loop RPC throughput",
+             "requests/s"),
+            ("rpc_cpu.png", "cpu_us_per_req",
+             "2: machine CPU per request", "CPU-µs/request")):
+        bars(fname, title, unit, groups,
+             [(n, [(f"s2_{p}_{s}_{c}", key) for s in (64, 1024)
+                   for c in (1, 16, 256)])
+              for n, p in (("TAS server, Linux client", "tas_srv"),
+                           ("TAS<->TAS", "tas_tas"),
+                           ("Linux<->Linux", "linux"))])
+    bars("bulk.png", "3 and 6: bulk, one flow", "Gbit/s",
+         ["A->B", "B->A", "wire"],
+         [("TAS", [("s3_tas_out", "gbps"), ("s3_tas_in", "gbps"),
+                   ("s6_wire_bulk", "gbps")]),
+          ("Linux", [("s3_linux_out", "gbps"), ("s3_linux_in", "gbps"),
+                     ("", "gbps")])])
+    return made
+
+
+def main():
+    rows = table_rows()
+    print_table(rows)
+    write_md(rows)
+    write_csv()
+    made = plots()
+    print(f"bench: wrote {OUT}/results.md, {OUT}/results.csv, "
+          f"{OUT}/machine.txt" +
+          (", " + ", ".join(f"{OUT}/{m}" for m in made) if made
+           else "; no plots (matplotlib missing)"))
+
+
+if __name__ == "__main__":
+    main()
