@@ -63,7 +63,79 @@ echo "  linux: $(cat "$SB_DIR/sink.out")"
 	fail "checksums differ"
 echo "  SHA-256 match"
 
+say "an unmodified program: redis-server under LD_PRELOAD=libtas_interpose.so vs the same redis on Linux"
+if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+	# the Linux redis listens on a kernel address in the same namespace
+	sb_in_a ip addr add 198.18.0.10/24 dev "$SB_IFA"
+	LD_PRELOAD=$PWD/build/libtas_interpose.so redis-server --port 6390 \
+		--bind 0.0.0.0 --save "" --appendonly no --protected-mode no \
+		>"$SB_DIR/redis-tas.log" 2>&1 &
+	SB_PIDS+=($!)
+	sb_in_a redis-server --port 6391 --bind 198.18.0.10 --save "" \
+		--appendonly no --protected-mode no >"$SB_DIR/redis-lin.log" 2>&1 &
+	SB_PIDS+=($!)
+	sleep 1
+	for side in "tas   $SB_IP_A 6390" "linux 198.18.0.10 6391"; do
+		set -- $side
+		r=$(sb_in_b timeout 60 redis-benchmark -h "$2" -p "$3" -t set,get \
+			-n 50000 -c 20 -P 16 -q 2>/dev/null | tr -d '\r' |
+			grep -E "^(SET|GET)" | tr '\n' ' ')
+		printf '  redis on %s: %s\n' "$1" "$r"
+	done
+	v=$(sb_in_b redis-cli -h "$SB_IP_A" -p 6390 set demo-key tas-ok)
+	g=$(sb_in_b redis-cli -h "$SB_IP_A" -p 6390 get demo-key)
+	echo "  redis-cli through tas: SET -> $v, GET -> $g"
+	[ "$g" = "tas-ok" ] || fail "redis value"
+else
+	echo "  (redis-server not installed: scene skipped)"
+fi
+
 say "tasctl stats (selected counters)"
 build/tasctl stats | grep -E '^(rx_frames|tx_frames|tcp_segs_in|tcp_segs_out|retransmits|conn_established|arp_rx|icmp_echo_replies|drop_parse) '
+sb_stop_tas
+
+say "congestion control: 4 flows tas -> tas through a modelled 200 Mbit/s switch port (ECN mark above 20 packets, drop above 100)"
+SOCK2=$SB_DIR/tas2.sock
+cc_scene()
+{
+	local cc=$1 i pids=()
+	sb_tas --cc "$cc" --link rate=200mbit,ecn=20,queue=100 || fail "tas"
+	ip netns exec "$SB_B" build/tas --nic "packet:$SB_IFB" \
+		--ip 198.18.0.3/24 --socket "$SOCK2" --cc "$cc" \
+		>"$SB_DIR/tas2.log" 2>&1 &
+	local rx=$!
+	SB_PIDS+=($rx)
+	for _ in $(seq 100); do [ -S "$SOCK2" ] && break; sleep 0.05; done
+	for i in 1 2 3 4; do
+		TAS_SOCKET=$SOCK2 $EX/blast recv --port 780$i >"$SB_DIR/r$i" 2>&1 &
+		pids+=($!)
+	done
+	sleep 0.3
+	for i in 1 2 3 4; do
+		$EX/blast send --ip 198.18.0.3 --port 780$i --bytes 5242880 \
+			>"$SB_DIR/s$i" 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	local rates="" m d p
+	for i in 1 2 3 4; do
+		[ "$(grep -o 'sha256 [0-9a-f]*' "$SB_DIR/s$i")" = \
+			"$(grep -o 'sha256 [0-9a-f]*' "$SB_DIR/r$i")" ] ||
+			fail "$cc flow $i differs"
+		rates="$rates $(grep -o '[0-9.]* Gbit/s' "$SB_DIR/r$i" | cut -d' ' -f1)"
+	done
+	m=$(build/tasctl stats | awk '$1=="link_marked"{print $2}')
+	d=$(build/tasctl stats | awk '$1=="link_dropped"{print $2}')
+	p=$(build/tasctl stats | awk '$1=="link_p99_queue"{print $2}')
+	printf '  %-6s Gbit/s per flow:%s | queue p99 %3s pkts | ECN marked %6s | dropped %4s | all 4 flows intact\n' \
+		"$cc" "$rates" "$p" "$m" "$d"
+	kill $rx
+	wait $rx 2>/dev/null
+	sb_stop_tas
+	rm -f "$SOCK2"
+}
+cc_scene dctcp
+cc_scene reno
+echo "  DCTCP keeps the queue short with marks; Reno fills it and loses packets"
 
 say "done: everything verified; tearing the sandbox down"

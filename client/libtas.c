@@ -7,8 +7,16 @@
  * Connection and listener calls, and the translation of service events into
  * flextcp events, are in ll_conn.c.
  *
+ * fork: a child that calls flextcp_init() drops the registration it
+ * inherited (its copies of the socket, segment mapping and doorbells; the
+ * parent's stay intact) and registers afresh as a new app. Contexts created
+ * before that are invalid in the child from then on (every call on them, or
+ * on their listeners and connections, fails).
+ *
  * Known gaps: no context destruction in the public API (upstream has none);
- * a daemon restart is not survived (the socket and segment stay dead).
+ * a daemon restart is not survived (the socket and segment stay dead); a
+ * child must not use inherited contexts before it calls flextcp_init() (they
+ * share the parent's queues).
  */
 #include <errno.h>
 #include <poll.h>
@@ -25,7 +33,10 @@
 struct libtas_proc libtas_proc = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.sock = -1,
+	.gen = 1,
 };
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* Largest number of fds one reply may carry: memfd + doorbells. */
 #define LIBTAS_MAX_FDS (1 + TAS_MAX_CORES)
@@ -236,12 +247,46 @@ err:
 	return -1;
 }
 
+/* fork child: the lock may have been held by a thread that is gone. */
+static void atfork_child(void)
+{
+	pthread_mutex_init(&libtas_proc.lock, NULL);
+}
+
+static void atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/*
+ * In a fork child: forget the registration inherited from the parent. Only
+ * the child's copies of the fds and of the mapping go; the parent's
+ * registration is untouched. Contexts created so far become invalid.
+ */
+static void proc_drop_inherited(struct libtas_proc *lp)
+{
+	close(lp->sock);
+	munmap(lp->seg, lp->seg_size);
+	close_fds(lp->doorbell, (int)lp->ncores);
+	lp->sock = -1;
+	lp->seg = NULL;
+	lp->hdr = NULL;
+	lp->seg_size = 0;
+	lp->ncores = 0;
+	lp->inited = false;
+	lp->gen++;
+}
+
 /**
  * flextcp_init - register this process with the tas daemon
  *
  * Connects to $TAS_SOCKET (default TAS_SOCKET_DEFAULT), checks the ABI
  * version and maps the process's shared segment. Errors are explained in one
- * line on stderr. Calling it again after success does nothing.
+ * line on stderr. Calling it again after success does nothing, except in a
+ * fork child of a registered process: there it drops the registration
+ * inherited from the parent (the parent's stays intact), registers the
+ * child afresh (a new segment), and invalidates the contexts created
+ * before the fork.
  *
  * Return: 0 on success, -1 on failure.
  */
@@ -254,11 +299,14 @@ LIBTAS_API int flextcp_init(void)
 
 	if (path == NULL || path[0] == '\0')
 		path = TAS_SOCKET_DEFAULT;
+	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&lp->lock);
-	if (lp->inited) {
+	if (lp->inited && lp->pid == getpid()) {
 		pthread_mutex_unlock(&lp->lock);
 		return 0;
 	}
+	if (lp->inited)
+		proc_drop_inherited(lp);
 	lp->sock = connect_daemon(path);
 	if (lp->sock < 0) {
 		fprintf(stderr,
@@ -280,6 +328,7 @@ LIBTAS_API int flextcp_init(void)
 	}
 	if (hello_setup(path, &m, fds, nfds) < 0)
 		goto err_close;
+	lp->pid = getpid();
 	lp->inited = true;
 	pthread_mutex_unlock(&lp->lock);
 	return 0;
@@ -410,6 +459,7 @@ LIBTAS_API int flextcp_context_create(struct flextcp_context *ctx)
 				"daemon\n");
 		goto err_fd;
 	}
+	p->gen = lp->gen;
 	ctx->priv_ = p;
 	ctx->ctx_id_ = m.ctx_id;
 	ctx->ncores_ = (uint16_t)lp->ncores;
@@ -438,7 +488,9 @@ void libtas_context_free(struct flextcp_context *ctx)
 {
 	struct libtas_ctx *p;
 
-	if (!libtas_ctx_ok(ctx))
+	/* also frees contexts a fork child's fresh registration invalidated */
+	if (ctx == NULL || ctx->magic_ != LIBTAS_CTX_MAGIC ||
+	    ctx->priv_ == NULL)
 		return;
 	p = ctx->priv_;
 	libtas_hidden_free(p);
@@ -454,12 +506,13 @@ void libtas_context_free(struct flextcp_context *ctx)
  * libtas_ctx_ok - whether @ctx is a created context
  * @ctx: context pointer from the app
  *
- * Return: true if flextcp_context_create() succeeded on it.
+ * Return: true if flextcp_context_create() succeeded on it under the
+ * current registration (not one a fork child dropped).
  */
 bool libtas_ctx_ok(struct flextcp_context *ctx)
 {
 	return ctx != NULL && ctx->magic_ == LIBTAS_CTX_MAGIC &&
-	       ctx->priv_ != NULL;
+	       ctx->priv_ != NULL && ctx->priv_->gen == libtas_proc.gen;
 }
 
 /**

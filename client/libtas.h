@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <tas_ll.h>
 #include "tas/abi.h"
@@ -66,6 +67,21 @@ enum libtas_lst_state {
 	LIBTAS_LST_FAILED,
 };
 
+/*
+ * A flextcp_listen_close(): the cookie (never dereferenced), whether the
+ * LISTEN_OPEN of the same listener is still due, whether LISTEN_CLOSED
+ * came. FIFO per context, in the order of the close calls. Answered ones
+ * stay as tombstones (the last LIBTAS_LST_TOMBSTONES) so that handshakes
+ * completing late on a fast-path core are closed quietly.
+ */
+struct libtas_lst_closing {
+	uint64_t user;
+	bool want_open;
+	bool answered;
+	struct libtas_lst_closing *next;
+};
+#define LIBTAS_LST_TOMBSTONES 16
+
 /* Flow table slot: key = core << 32 | flow handle; conn NULL = empty. */
 struct libtas_flow_slot {
 	uint64_t key;
@@ -85,6 +101,12 @@ struct libtas_flow_slot {
  * @opening: connections waiting for CONN_OPEN
  * @bump_first, @bump_last: connections with deferred commands
  * @hidden:  library-owned stand-ins of arrivals not yet accepted
+ * @orphans: library-owned connections being closed (arrivals of closed
+ *           listeners), linked through next_, freed at their CLOSED/RESET
+ * @closing_first, @closing_last: listener closes (struct libtas_lst_closing)
+ * @ntombs:  answered entries among them
+ * @gen:     libtas_proc.gen when created; a mismatch (fork child that
+ *           registered afresh) makes the context invalid
  * @pend:    synthesized events not yet returned by poll (FIFO ring)
  * @drops:   dropped service events, by enum libtas_drop
  */
@@ -104,6 +126,10 @@ struct libtas_ctx {
 	struct flextcp_connection *opening;
 	struct flextcp_connection *bump_first, *bump_last;
 	struct flextcp_connection *hidden;
+	struct flextcp_connection *orphans;
+	struct libtas_lst_closing *closing_first, *closing_last;
+	uint32_t ntombs;
+	uint32_t gen;
 
 	struct flextcp_event *pend;
 	uint32_t pend_head, pend_count, pend_cap;
@@ -120,6 +146,9 @@ struct libtas_ctx {
  * @hdr:      @seg's header
  * @ncores:   fast-path cores
  * @doorbell: per-core eventfds
+ * @pid:      process that registered (a fork child differs)
+ * @gen:      registration generation; bumped when a fork child drops the
+ *            registration it inherited, invalidating inherited contexts
  */
 struct libtas_proc {
 	pthread_mutex_t lock;
@@ -130,6 +159,8 @@ struct libtas_proc {
 	struct tas_seg_hdr *hdr;
 	uint32_t ncores, app_id, ctx_max, rxbuf_size, txbuf_size;
 	int doorbell[TAS_MAX_CORES];
+	pid_t pid;
+	uint32_t gen;
 };
 
 extern struct libtas_proc libtas_proc;

@@ -11,9 +11,18 @@
  *
  * The flow table is in ll_flow.c.
  *
+ * Extensions beyond upstream's API: flextcp_listen_close() and the
+ * connection accessors (flextcp_connection_tx_space, _tx_capacity, _addrs).
+ *
+ * Listener close: the daemon answers LISTEN_CLOSED on kin before its cores
+ * have dropped the listener, and kin is drained before the cores' queues, so
+ * arrivals for a closed listener can come after the answer. Close records
+ * stay as tombstones (the last LIBTAS_LST_TOMBSTONES per context) so those
+ * are closed quietly too; older ones are refused as unknown (closed and
+ * counted as a drop).
+ *
  * Known gaps: a moved connection loses events the fast path had already
- * queued on its old context (see docs/API.md); no listener close call
- * (upstream has none).
+ * queued on its old context (see docs/API.md).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -213,18 +222,121 @@ static void hidden_del(struct libtas_ctx *p, struct flextcp_connection *h)
 }
 
 /**
- * libtas_hidden_free - free the stand-ins of arrivals never accepted
+ * libtas_hidden_free - free the library-owned state of a context: stand-ins
+ *                      of arrivals never accepted, connections being closed
+ *                      for a closed listener, pending listener closes
  * @p: context state
  */
 void libtas_hidden_free(struct libtas_ctx *p)
 {
 	struct flextcp_connection *h = p->hidden, *next;
+	struct libtas_lst_closing *r, *rnext;
 
 	for (; h; h = next) {
 		next = h->bump_next_;
 		free(h);
 	}
 	p->hidden = NULL;
+	for (h = p->orphans; h; h = next) {
+		next = h->next_;
+		free(h);
+	}
+	p->orphans = NULL;
+	for (r = p->closing_first; r; r = rnext) {
+		rnext = r->next;
+		free(r);
+	}
+	p->closing_first = p->closing_last = NULL;
+}
+
+/*
+ * Close a library-owned connection (an arrival of a closed listener): it
+ * goes on the orphan list until the fast path reports it CLOSED (or RESET),
+ * and emits no events meanwhile.
+ */
+static void orphan_close(struct libtas_ctx *p, struct flextcp_connection *h)
+{
+	h->flags_ |= LIBTAS_CF_HIDDEN;
+	h->state_ = LIBTAS_CONN_CLOSING;
+	h->next_ = p->orphans;
+	p->orphans = h;
+	h->bump_ |= LIBTAS_BUMP_CLOSE;
+	conn_bump(p, h);
+}
+
+/* The fast path is done with orphan @h: forget and free it. */
+static void orphan_free(struct libtas_ctx *p, struct flextcp_connection *h)
+{
+	for (struct flextcp_connection **pp = &p->orphans; *pp;
+	     pp = &(*pp)->next_) {
+		if (*pp == h) {
+			*pp = h->next_;
+			break;
+		}
+	}
+	libtas_flow_remove(p, h->core_, h->flow_);
+	bump_unlink(p, h);
+	free(h);
+}
+
+/*
+ * First close record of cookie @user: @open: one still waiting for the
+ * listener's LISTEN_OPEN; @unanswered: one still waiting for LISTEN_CLOSED;
+ * neither: any, tombstones included.
+ */
+static struct libtas_lst_closing *
+closing_find(struct libtas_ctx *p, uint64_t user, bool open, bool unanswered)
+{
+	for (struct libtas_lst_closing *r = p->closing_first; r; r = r->next)
+		if (r->user == user && (!open || r->want_open) &&
+		    (!unanswered || !r->answered))
+			return r;
+	return NULL;
+}
+
+static void closing_del(struct libtas_ctx *p, struct libtas_lst_closing *rec)
+{
+	struct libtas_lst_closing **pp, *prev = NULL;
+
+	for (pp = &p->closing_first; *pp; prev = *pp, pp = &(*pp)->next) {
+		if (*pp == rec) {
+			*pp = rec->next;
+			if (p->closing_last == rec)
+				p->closing_last = prev;
+			if (rec->answered)
+				p->ntombs--;
+			free(rec);
+			return;
+		}
+	}
+}
+
+/* LISTEN_CLOSED for @rec: keep it as a tombstone, the last few only. */
+static void closing_answered(struct libtas_ctx *p,
+			     struct libtas_lst_closing *rec)
+{
+	rec->answered = true;
+	rec->want_open = false;
+	p->ntombs++;
+	while (p->ntombs > LIBTAS_LST_TOMBSTONES) {
+		struct libtas_lst_closing *r = p->closing_first;
+
+		while (!r->answered)
+			r = r->next;
+		closing_del(p, r);
+	}
+}
+
+/* A listener reuses cookie @user: its arrivals are no longer stale. */
+static void closing_forget_tombs(struct libtas_ctx *p, uint64_t user)
+{
+	struct libtas_lst_closing *r = p->closing_first, *next;
+
+	for (; r; r = next) {
+		next = r->next;
+		if (r->user == user && r->answered)
+			closing_del(p, r);
+	}
 }
 
 /**
@@ -272,6 +384,7 @@ LIBTAS_API int flextcp_listen_open(struct flextcp_context *ctx,
 		lst->state_ = LIBTAS_LST_NONE;
 		return -1;
 	}
+	closing_forget_tombs(p, m.user);
 	return 0;
 }
 
@@ -354,13 +467,96 @@ LIBTAS_API int flextcp_listen_accept(struct flextcp_context *ctx,
 	return 0;
 }
 
+/**
+ * flextcp_listen_close - stop listening (extension: not in upstream TAS)
+ * @ctx: the context the listener was opened on
+ * @lst: listener, open or still opening
+ *
+ * Asks the service to drop the listener on every fast-path core, so the
+ * port stops completing handshakes and may be listened on again (the
+ * service handles the close before any later flextcp_listen_open()).
+ * Connections already accepted stay open. Connections that arrived and
+ * were not accepted are closed by the library (RST if they sent data).
+ * Accept handles still queued are given back: each gets
+ * FLEXTCP_EV_LISTEN_ACCEPT {status -ECONNABORTED} from the following polls;
+ * the library no longer uses them. After the call @lst is the app's again
+ * (free or reuse it); no event refers to it any more, and the service's
+ * answer is consumed by the library.
+ *
+ * Return: 0 if the request was sent, -1 for bad arguments, a listener that
+ * is not open or opening on @ctx, or no daemon (nothing changed then).
+ */
+LIBTAS_API int flextcp_listen_close(struct flextcp_context *ctx,
+				    struct flextcp_listener *lst)
+{
+	struct tas_msg m = { .type = TAS_MSG_LISTEN_CLOSE };
+	struct flextcp_event ev = { .event_type = FLEXTCP_EV_LISTEN_ACCEPT };
+	struct flextcp_connection *c, *next;
+	struct libtas_lst_closing *rec;
+	struct flextcp_listener *l;
+	struct libtas_ctx *p;
+
+	if (!libtas_ctx_ok(ctx) || lst == NULL || lst->ctx_ != ctx)
+		return -1;
+	p = ctx->priv_;
+	if (!listener_known(p, (uintptr_t)lst, &l) ||
+	    (lst->state_ != LIBTAS_LST_OPENING &&
+	     lst->state_ != LIBTAS_LST_OPEN))
+		return -1;
+	rec = calloc(1, sizeof(*rec));
+	if (rec == NULL)
+		return -1;
+	m.ctx_id = ctx->ctx_id_;
+	m.user = (uintptr_t)lst;
+	if (libtas_send_msg(&m) < 0) {
+		free(rec);
+		return -1;
+	}
+	rec->user = (uintptr_t)lst;
+	rec->want_open = lst->state_ == LIBTAS_LST_OPENING;
+	if (p->closing_last)
+		p->closing_last->next = rec;
+	else
+		p->closing_first = rec;
+	p->closing_last = rec;
+	listener_unlink(p, lst);
+
+	for (c = lst->acc_first_; c; c = next) {
+		next = c->next_;
+		c->next_ = NULL;
+		c->ctx_ = NULL;
+		c->state_ = LIBTAS_CONN_NONE;
+		ev.ev.listen_accept.status = -ECONNABORTED;
+		ev.ev.listen_accept.conn = c;
+		if (libtas_pend_push(p, &ev) < 0)
+			libtas_drop(p, LIBTAS_DROP_NOMEM);
+	}
+	for (c = lst->arr_first_; c; c = next) {
+		next = c->next_;
+		hidden_del(p, c);
+		orphan_close(p, c);
+	}
+	lst->acc_first_ = lst->acc_last_ = NULL;
+	lst->arr_first_ = lst->arr_last_ = NULL;
+	lst->arr_count_ = 0;
+	lst->state_ = LIBTAS_LST_NONE;
+	lst->ctx_ = NULL;
+	libtas_kick(p);
+	return 0;
+}
+
 static unsigned ev_listen_open(struct flextcp_context *ctx,
 			       const struct tas_ev *ev,
 			       struct flextcp_event *out)
 {
 	struct libtas_ctx *p = ctx->priv_;
 	struct flextcp_listener *l;
+	struct libtas_lst_closing *rec = closing_find(p, ev->user, true, false);
 
+	if (rec) { /* closed before the answer: nothing to report */
+		rec->want_open = false;
+		return 0;
+	}
 	if (!listener_known(p, ev->user, &l)) {
 		libtas_drop(p, LIBTAS_DROP_BAD_USER);
 		return 0;
@@ -382,6 +578,29 @@ static unsigned ev_listen_open(struct flextcp_context *ctx,
 	return 1;
 }
 
+/* A connection arrived for a listener the app closed: close it. */
+static unsigned arrival_close(struct flextcp_context *ctx,
+			      const struct tas_ev *ev)
+{
+	struct libtas_ctx *p = ctx->priv_;
+	struct flextcp_connection *h;
+
+	if (ev->core >= p->ncores || libtas_flow_find(p, ev->core, ev->flow)) {
+		libtas_drop(p, LIBTAS_DROP_BAD_FLOW);
+		return 0;
+	}
+	h = malloc(sizeof(*h));
+	if (h == NULL || conn_setup(ctx, h, ev) < 0 ||
+	    libtas_flow_insert(p, h) < 0) {
+		libtas_drop(p, h ? LIBTAS_DROP_BAD_RING : LIBTAS_DROP_NOMEM);
+		free(h);
+		flow_refuse(p, ev);
+		return 0;
+	}
+	orphan_close(p, h);
+	return 0;
+}
+
 static unsigned ev_conn_new(struct flextcp_context *ctx,
 			    const struct tas_ev *ev, struct flextcp_event *out)
 {
@@ -389,6 +608,10 @@ static unsigned ev_conn_new(struct flextcp_context *ctx,
 	struct flextcp_connection tmp, *c, *h, *next;
 	struct flextcp_listener *l;
 
+	if ((!listener_known(p, ev->user, &l) ||
+	     l->state_ != LIBTAS_LST_OPEN) &&
+	    closing_find(p, ev->user, false, false))
+		return arrival_close(ctx, ev);
 	if (!listener_known(p, ev->user, &l)) {
 		libtas_drop(p, LIBTAS_DROP_BAD_USER);
 		flow_refuse(p, ev);
@@ -653,6 +876,11 @@ static unsigned ev_flow(struct flextcp_context *ctx, const struct tas_ev *ev,
 		out->ev.conn_txclosed.conn = c;
 		return 1;
 	case TAS_EV_RESET:
+		if ((c->flags_ & LIBTAS_CF_HIDDEN) &&
+		    c->state_ == LIBTAS_CONN_CLOSING) {
+			orphan_free(p, c);
+			return 0;
+		}
 		if (c->flags_ & LIBTAS_CF_HIDDEN) {
 			arrival_forget(p, c);
 			return 0;
@@ -666,6 +894,10 @@ static unsigned ev_flow(struct flextcp_context *ctx, const struct tas_ev *ev,
 	case TAS_EV_CLOSED:
 		if (c->state_ != LIBTAS_CONN_CLOSING) {
 			libtas_drop(p, LIBTAS_DROP_BAD_STATE);
+			return 0;
+		}
+		if (c->flags_ & LIBTAS_CF_HIDDEN) {
+			orphan_free(p, c);
 			return 0;
 		}
 		conn_dead(p, c);
@@ -705,7 +937,6 @@ unsigned libtas_ev_translate(struct flextcp_context *ctx,
 			     struct flextcp_event out[LIBTAS_EV_MAX_OUT])
 {
 	struct libtas_ctx *p = ctx->priv_;
-	struct flextcp_listener *l;
 
 	switch (ev->type) {
 	case TAS_EV_LISTEN_OPEN:
@@ -722,11 +953,17 @@ unsigned libtas_ev_translate(struct flextcp_context *ctx,
 	case TAS_EV_CLOSED:
 	case TAS_EV_MOVED:
 		return ev_flow(ctx, ev, out);
-	case TAS_EV_LISTEN_CLOSED:
-		/* no flextcp call closes a listener: nothing to report */
-		if (!listener_known(p, ev->user, &l))
+	case TAS_EV_LISTEN_CLOSED: {
+		/* answer to flextcp_listen_close(): already done for the app */
+		struct libtas_lst_closing *rec =
+			closing_find(p, ev->user, false, true);
+
+		if (rec == NULL)
 			libtas_drop(p, LIBTAS_DROP_BAD_USER);
+		else
+			closing_answered(p, rec);
 		return 0;
+	}
 	default:
 		libtas_drop(p, LIBTAS_DROP_BAD_TYPE);
 		return 0;
@@ -798,7 +1035,71 @@ static uint32_t tx_room(const struct flextcp_connection *c, uint32_t *pos)
 static bool tx_usable(const struct flextcp_connection *c)
 {
 	return c != NULL && c->state_ == LIBTAS_CONN_OPEN &&
-	       !(c->flags_ & LIBTAS_CF_TX_CLOSED);
+	       !(c->flags_ & LIBTAS_CF_TX_CLOSED) && libtas_ctx_ok(c->ctx_);
+}
+
+/**
+ * flextcp_connection_tx_space - free bytes of the send ring (extension)
+ * @conn: connection
+ *
+ * What flextcp_connection_tx_alloc2() could reserve now.
+ *
+ * Return: bytes, 0 if the connection cannot send (not open, tx closed).
+ */
+LIBTAS_API size_t
+flextcp_connection_tx_space(const struct flextcp_connection *conn)
+{
+	uint32_t pos;
+
+	return tx_usable(conn) ? tx_room(conn, &pos) : 0;
+}
+
+/**
+ * flextcp_connection_tx_capacity - size of the send ring (extension)
+ * @conn: connection
+ *
+ * Return: bytes, 0 if the connection is not open.
+ */
+LIBTAS_API size_t
+flextcp_connection_tx_capacity(const struct flextcp_connection *conn)
+{
+	return conn != NULL && conn->state_ == LIBTAS_CONN_OPEN
+		       ? conn->txb_size_
+		       : 0;
+}
+
+/**
+ * flextcp_connection_addrs - the connection's addresses (extension)
+ * @conn:        connection
+ * @local_ip:    set to the local IPv4 address, host order (may be NULL)
+ * @local_port:  set to the local port, host order (may be NULL)
+ * @remote_ip:   set to the remote IPv4 address, host order (may be NULL)
+ * @remote_port: set to the remote port, host order (may be NULL)
+ *
+ * Valid once the connection was established (CONN_OPEN status 0 or
+ * LISTEN_ACCEPT status 0), also after it closed.
+ *
+ * Return: 0, or -1 if @conn never was established.
+ */
+LIBTAS_API int flextcp_connection_addrs(const struct flextcp_connection *conn,
+					uint32_t *local_ip,
+					uint16_t *local_port,
+					uint32_t *remote_ip,
+					uint16_t *remote_port)
+{
+	if (conn == NULL || (conn->state_ != LIBTAS_CONN_OPEN &&
+			     conn->state_ != LIBTAS_CONN_CLOSING &&
+			     conn->state_ != LIBTAS_CONN_CLOSED))
+		return -1;
+	if (local_ip)
+		*local_ip = conn->local_ip_;
+	if (local_port)
+		*local_port = conn->local_port_;
+	if (remote_ip)
+		*remote_ip = conn->remote_ip_;
+	if (remote_port)
+		*remote_port = conn->remote_port_;
+	return 0;
 }
 
 /**

@@ -173,8 +173,10 @@ struct tsock {
 /**
  * struct sock_listen - a flextcp listener and its accept queue
  *
- * libtas cannot close a listener, so it outlives the socket: a later
- * listen() on the same port takes it over again.
+ * Closing the socket closes the flextcp listener (flextcp_listen_close);
+ * the object goes when its last offered accept handle came back. Should
+ * the close fail, it stays idle and a later listen() on the same port
+ * takes it over again.
  */
 struct sock_listen {
 	struct flextcp_listener l;
@@ -185,6 +187,7 @@ struct sock_listen {
 	uint16_t port;
 	bool reuseport;
 	bool open_done;
+	bool closed; /* flextcp_listen_close() done; freed when offered = 0 */
 	int open_status;
 };
 

@@ -7,10 +7,8 @@
  * POSIX (IEEE Std 1003.1-2017) and Linux tcp(7)/socket(7) semantics; see
  * sock.h for the design and docs/SOCKETS.md for what differs.
  *
- * Known gaps: a listener cannot be closed in the service (libtas has no
- * call), so a closed listening port keeps completing handshakes and its
- * connections are closed at once; SO_LINGER is accepted but not honoured;
- * binding to a specific non-loopback address is recorded, not checked.
+ * Known gaps: SO_LINGER is accepted but not honoured; binding to a specific
+ * non-loopback address is recorded, not checked.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -336,7 +334,7 @@ SOCK_API int tas_bind(int sockfd, const struct sockaddr *addr,
 static struct sock_listen *listen_find_idle(uint16_t port)
 {
 	for (struct sock_listen *sl = sock_proc.listeners; sl; sl = sl->next)
-		if (sl->port == port && sl->owner == NULL)
+		if (sl->port == port && sl->owner == NULL && !sl->closed)
 			return sl;
 	return NULL;
 }
@@ -369,7 +367,10 @@ static struct sock_listen *listen_open(uint16_t port, int backlog,
 			break;
 		left = sock_deadline_left(&dl);
 		if (left == 0) {
-			/* libtas still owns sl: it must leak */
+			/* no accept handles yet: closed, sl is ours again;
+			 * if even that fails, libtas still owns sl: it leaks */
+			if (flextcp_listen_close(&sock_proc.ctx, &sl->l) == 0)
+				free(sl);
 			errno = ETIMEDOUT;
 			return NULL;
 		}

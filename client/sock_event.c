@@ -44,15 +44,6 @@ struct tsock *sock_tsock_alloc(void)
 	return ts;
 }
 
-/*
- * Free bytes of the send ring. libtas has no call for this, so it reads the
- * connection's (private) ring counters here and nowhere else.
- */
-static uint32_t tx_free(const struct flextcp_connection *c)
-{
-	return c->txb_size_ - (c->tx_alloc_ - c->tx_freed_);
-}
-
 /**
  * sock_tx_room - bytes a send could place now (lock held)
  * @ts: connected socket
@@ -63,20 +54,23 @@ uint32_t sock_tx_room(const struct tsock *ts)
 {
 	if (ts->state != TS_CONNECTED || !ts->conn_live || ts->tx_shut)
 		return 0;
-	return tx_free(&ts->conn);
+	return (uint32_t)flextcp_connection_tx_space(&ts->conn);
 }
 
-/* Copy the connection's addresses (libtas has no accessor either). */
+/* Copy the connection's addresses into the socket's names. */
 static void conn_addrs(struct tsock *ts)
 {
-	const struct flextcp_connection *c = &ts->conn;
+	uint32_t lip, rip;
+	uint16_t lport, rport;
 
+	if (flextcp_connection_addrs(&ts->conn, &lip, &lport, &rip, &rport))
+		return;
 	ts->local.sin_family = AF_INET;
-	ts->local.sin_addr.s_addr = htonl(c->local_ip_);
-	ts->local.sin_port = htons(c->local_port_);
+	ts->local.sin_addr.s_addr = htonl(lip);
+	ts->local.sin_port = htons(lport);
 	ts->remote.sin_family = AF_INET;
-	ts->remote.sin_addr.s_addr = htonl(c->remote_ip_);
-	ts->remote.sin_port = htons(c->remote_port_);
+	ts->remote.sin_addr.s_addr = htonl(rip);
+	ts->remote.sin_port = htons(rport);
 }
 
 /**
@@ -110,7 +104,8 @@ uint32_t sock_revents(const struct tsock *ts)
 		if (ts->tx_shut)
 			m |= EPOLLOUT;
 		else if (ts->conn_live &&
-			 tx_free(&ts->conn) >= ts->conn.txb_size_ / 4)
+			 flextcp_connection_tx_space(&ts->conn) >=
+				 flextcp_connection_tx_capacity(&ts->conn) / 4)
 			m |= EPOLLOUT;
 		if (ts->rx_eof && ts->tx_shut)
 			m |= EPOLLHUP;
@@ -139,6 +134,37 @@ static void conn_abandon(struct tsock *ts)
 	tsock_free(ts);
 }
 
+/* Free @sl once it is closed in libtas and every accept handle is back. */
+static void listen_maybe_free(struct sock_listen *sl)
+{
+	if (sl->owner || !sl->closed || sl->offered > 0)
+		return;
+	for (struct sock_listen **pp = &sock_proc.listeners; *pp;
+	     pp = &(*pp)->next) {
+		if (*pp == sl) {
+			*pp = sl->next;
+			break;
+		}
+	}
+	free(sl);
+}
+
+/*
+ * The app closed the listening socket of @sl: close the flextcp listener so
+ * the port stops completing handshakes and may be listened on again. The
+ * accept handles come back as LISTEN_ACCEPT {-ECONNABORTED}; @sl goes with
+ * the last. If libtas cannot close it, @sl stays idle for a later listen()
+ * on its port.
+ */
+static void listen_release(struct sock_listen *sl)
+{
+	if (sock_proc.child ||
+	    flextcp_listen_close(&sock_proc.ctx, &sl->l) != 0)
+		return;
+	sl->closed = true;
+	listen_maybe_free(sl);
+}
+
 /**
  * sock_tsock_release - the last reference to @ts is gone (lock held)
  * @ts: socket with no fd and no call in progress
@@ -163,6 +189,7 @@ void sock_tsock_release(struct tsock *ts)
 			}
 			sl->ready_first = sl->ready_last = NULL;
 			sl->nready = 0;
+			listen_release(sl);
 		}
 		tsock_free(ts);
 		break;
@@ -217,8 +244,10 @@ static void ev_accept(struct flextcp_connection *c, int status)
 	if (sl->offered > 0)
 		sl->offered--;
 	if (status != 0) {
+		/* handle given back (listener closed) */
 		tsock_free(ts);
 		sock_listen_refill(sl);
+		listen_maybe_free(sl);
 		return;
 	}
 	ts->state = TS_CONNECTED;
@@ -227,6 +256,7 @@ static void ev_accept(struct flextcp_connection *c, int status)
 	conn_addrs(ts);
 	if (sl->owner == NULL) {
 		conn_abandon(ts); /* listener closed by the app */
+		listen_maybe_free(sl);
 		return;
 	}
 	ts->next = NULL;

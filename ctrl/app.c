@@ -328,8 +328,7 @@ static int app_ctx_create(struct svc *s, struct fp_app *a)
 		cmd.ctx.mem_key = a->mem_key;
 		cmd.ctx.ctx_off = base;
 		cmd.ctx.evfd = c->evfd;
-		while (!fp_core_post_cmd(s->cores[k], &cmd))
-			usleep(100);
+		svc_post_cmd(s, k, &cmd);
 	}
 	r.ctx_id = (uint16_t)i;
 	r.ctx.off = base;
@@ -399,8 +398,7 @@ void app_begin_delete(struct svc *s, struct fp_app *a, const char *why)
 		struct fp_cmd cmd = { .type = FP_CMD_APP_DEL,
 				      .app_id = a->id,
 				      .app = a };
-		while (!fp_core_post_cmd(s->cores[k], &cmd))
-			usleep(100);
+		svc_post_cmd(s, k, &cmd);
 	}
 }
 

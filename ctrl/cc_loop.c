@@ -1,9 +1,13 @@
 /* cc_loop.c - the control thread's congestion-control loop (the TAS split):
  * the fast path accumulates per-flow feedback without locks, this loop
- * computes each flow's next window from it (ctrl/cc.c) and writes it back
+ * computes each flow's next window or rate from it (ctrl/cc.c) and writes
+ * it back
  *
- * Known gaps: rate-based algorithms (TIMELY, const) are enforced as a
- * window of rate x RTT, not by a pacer in the fast path.
+ * Rate-based algorithms (TIMELY, const) publish their rate, which the fast
+ * path paces at (tcp/pacer.c), plus a generous window cap of
+ * 2 x rate x RTT + 4 MSS that does not bind while the flow keeps its rate.
+ *
+ * Known gaps: the RTT sample is the smoothed RTT, not the latest one.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -52,10 +56,12 @@ static uint32_t window_of(const struct cc_out *o, uint32_t srtt_us,
 		return o->cwnd;
 	if (o->rate == CC_RATE_UNLIMITED || !srtt_us)
 		return 0; /* nothing to enforce yet */
-	/* a rate becomes the window that carries it in one RTT */
-	w = o->rate * srtt_us / 1000000;
-	if (w < 2ull * mss)
-		w = 2ull * mss;
+	/* the fast path paces at the rate: the window is only a cap, twice
+	 * what the rate carries in one RTT plus a few segments, so that it
+	 * never binds before the pacer does */
+	if (o->rate > UINT64_MAX / 4 / srtt_us)
+		return UINT32_MAX / 2;
+	w = 2 * o->rate * srtt_us / 1000000 + 4ull * mss;
 	return w > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)w;
 }
 
@@ -101,10 +107,11 @@ static void flow_step(struct cc_loop *l, struct fp_cc_slot *sl,
 	p->timeouts = to;
 	cc_update(&p->st, &l->cfg, &fb, &out);
 	w = window_of(&out, fb.rtt_ewma_us, mss);
-	if (!w)
+	if (!w && out.rate == CC_RATE_UNLIMITED)
 		return;
 	atomic_store_explicit(&sl->out_cwnd, w, memory_order_relaxed);
-	/* the window before the sequence number the core checks */
+	atomic_store_explicit(&sl->out_rate, out.rate, memory_order_relaxed);
+	/* window and rate before the sequence number the core checks */
 	atomic_store_explicit(&sl->out_seq, ++p->out_seq, memory_order_release);
 	l->updates++;
 }

@@ -30,7 +30,10 @@ static int add_fd(struct svc *s, int fd, uint32_t tag, uint32_t idx)
 	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static void drain_core(struct svc *s, unsigned k)
+/**
+ * svc_drain_core - take a core's exception frames and notes
+ */
+void svc_drain_core(struct svc *s, unsigned k)
 {
 	static struct fp_frame frames[16];
 	struct fp_note notes[32];
@@ -50,6 +53,19 @@ static void drain_core(struct svc *s, unsigned k)
 			else if (notes[i].type == FP_NOTE_PORT_FREE)
 				slow_port_free(s, notes[i].port);
 		}
+}
+
+/**
+ * svc_post_cmd - queue a command for core @k, waiting while its ring is
+ * full; the core's notes are drained meanwhile, so a core that waits for
+ * us can always make progress
+ */
+void svc_post_cmd(struct svc *s, unsigned k, const struct fp_cmd *cmd)
+{
+	while (!fp_core_post_cmd(s->cores[k], cmd)) {
+		svc_drain_core(s, k);
+		usleep(50);
+	}
 }
 
 static int run(struct svc *s, int sigfd, int tfd, int ccfd)
@@ -77,13 +93,13 @@ static int run(struct svc *s, int sigfd, int tfd, int ccfd)
 					app_handle(s, &s->apps[idx]);
 				break;
 			case TAG_CORE:
-				drain_core(s, idx);
+				svc_drain_core(s, idx);
 				break;
 			case TAG_TIMER:
 				if (read(tfd, &v, sizeof(v)) > 0)
 					slow_tick(s, svc_now_ns());
 				for (unsigned k = 0; k < s->ncores; k++)
-					drain_core(s, k);
+					svc_drain_core(s, k);
 				break;
 			case TAG_CC:
 				if (read(ccfd, &v, sizeof(v)) > 0)

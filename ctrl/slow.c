@@ -106,10 +106,7 @@ static void connect_dispatch(struct svc *s, struct arp_wait *w,
 		s->ncores;
 
 	memcpy(w->cmd.conn.mac, mac, 6);
-	if (!fp_core_post_cmd(s->cores[k], &w->cmd)) {
-		connect_fail(s, w, -EAGAIN);
-		return;
-	}
+	svc_post_cmd(s, k, &w->cmd);
 	w->used = false;
 }
 
@@ -365,7 +362,7 @@ int slow_listen(struct svc *s, struct fp_app *a, const struct tas_msg *m)
 				    .port = port,
 				    .backlog = m->listen.backlog,
 				    .user = m->user };
-		fp_core_post_cmd(s->cores[k], &c);
+		svc_post_cmd(s, k, &c);
 	}
 	log_info("app %u listens on port %u%s", a->id, port,
 		 reuse ? " (reuseport)" : "");
@@ -396,7 +393,7 @@ int slow_listen_close(struct svc *s, struct fp_app *a, const struct tas_msg *m)
 				    .app_id = a->id,
 				    .app = a,
 				    .user = m->user };
-		fp_core_post_cmd(s->cores[k], &c);
+		svc_post_cmd(s, k, &c);
 	}
 	app_kin_post(a, m->ctx_id, &e);
 	return 0;

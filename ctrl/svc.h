@@ -125,5 +125,8 @@ void slow_stats_text(struct svc *s, int fd);
 void slow_conns_text(struct svc *s, int fd);
 
 uint64_t svc_now_ns(void);
+/* main.c */
+void svc_drain_core(struct svc *s, unsigned k);
+void svc_post_cmd(struct svc *s, unsigned k, const struct fp_cmd *cmd);
 
 #endif /* TAS_CTRL_SVC_H */

@@ -15,6 +15,12 @@
  * Threads: one context is used by one thread at a time. Different contexts
  * may be used concurrently; flextcp_context_create() is thread safe.
  *
+ * fork: a child of a registered process that calls flextcp_init() registers
+ * afresh (new segment); contexts it inherited are invalid from then on.
+ *
+ * Extensions beyond upstream TAS (marked below): flextcp_listen_close() and
+ * the read-only connection accessors.
+ *
  * docs/API.md describes every call, the events that follow it and the error
  * codes.
  */
@@ -202,6 +208,25 @@ int flextcp_connection_tx_possible(struct flextcp_context *ctx,
 				   struct flextcp_connection *conn);
 int flextcp_connection_move(struct flextcp_context *ctx,
 			    struct flextcp_connection *conn);
+
+/* ---- extensions of this implementation (not in upstream TAS) ---- */
+
+/* Stop listening: the service drops the listener (the port may be listened
+ * on again); accepted connections stay open, arrived-but-unaccepted ones
+ * are closed, queued accept handles get LISTEN_ACCEPT {-ECONNABORTED}.
+ * 0 if sent, -1 otherwise. */
+int flextcp_listen_close(struct flextcp_context *ctx,
+			 struct flextcp_listener *lst);
+/* Free bytes of the send ring (what tx_alloc2 could reserve now); 0 if the
+ * connection cannot send. */
+size_t flextcp_connection_tx_space(const struct flextcp_connection *conn);
+/* Size of the send ring; 0 if the connection is not open. */
+size_t flextcp_connection_tx_capacity(const struct flextcp_connection *conn);
+/* Addresses of an established connection, host byte order; any pointer may
+ * be NULL. 0, or -1 if the connection never was established. */
+int flextcp_connection_addrs(const struct flextcp_connection *conn,
+			     uint32_t *local_ip, uint16_t *local_port,
+			     uint32_t *remote_ip, uint16_t *remote_port);
 
 #ifdef __cplusplus
 }

@@ -7,10 +7,16 @@
  * commands; fire timers; emit segments (payload pointed at in the app's
  * send ring); deliver coalesced events to apps; sleep when idle.
  *
+ * Flows with a rate from the control thread (TIMELY, const) are paced:
+ * a token bucket per flow, enforced through the engine's window, and a
+ * per-core timer wheel (tcp/pacer.c) that wakes them when their next
+ * segment's worth of tokens has accrued (see "pacing" below).
+ *
  * Known gaps: timers are found by a scan bounded by the earliest deadline
  * (no timer wheel yet); send-ring bytes are released on ACK without waiting
  * for NIC completions of retransmissions still queued (exact for the
- * packet and wire backends, which copy at tx_burst; not yet for ibv).
+ * packet and wire backends, which copy at tx_burst; not yet for ibv);
+ * retransmissions and sends during loss recovery are not paced.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +31,7 @@
 
 #include "tcp/csum.h"
 #include "tcp/fp_int.h"
+#include "tcp/seq.h"
 
 static const char *const stat_names[ST__FIXED_NR] = {
 	[ST_RX_FRAMES] = "rx_frames",
@@ -207,6 +214,12 @@ void fp_emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
 		stat_add(c, ST_RST_SENT, 1);
 }
 
+/* Pacing parameters (see "pacing" below). */
+#define PACE_BURST_SEGS 4
+#define PACE_BURST_NS 20000ull	     /* 20 us of the rate, at high rates */
+#define PACE_RATE_MAX 10000000000ull /* bytes/s; keeps ns products in 64 bits */
+#define NS_PER_S 1000000000ull
+
 /* Act on what the engine asked for. */
 static inline void cc_store32(_Atomic uint32_t *p, uint32_t v)
 {
@@ -292,8 +305,131 @@ static void cc_feedback(struct fp_core *c, struct flow *f,
 		return;
 	}
 	uint32_t w = atomic_load_explicit(&sl->out_cwnd, memory_order_relaxed);
+	uint64_t rate =
+		atomic_load_explicit(&sl->out_rate, memory_order_relaxed);
 	if (w)
 		f->tc.cwnd = w;
+	/* a rate (TIMELY, const) is enforced by pacing, 0 turns it off */
+	f->pace_rate = rate < PACE_RATE_MAX ? rate : PACE_RATE_MAX;
+	if (!f->pace_rate)
+		pacer_cancel(&c->pacer, flow_index(&c->ft, f));
+}
+
+/* ---- pacing (rate-based congestion control) ----
+ *
+ * A paced flow (pace_rate > 0) sends new data from a token bucket: at
+ * @now it may send rate x (now - pace_vt) bytes, at most a burst of
+ * PACE_BURST_SEGS segments (or PACE_BURST_NS of its rate, if more). The
+ * engine has no budget parameter, so the budget is enforced through the
+ * window it obeys: around each engine call that may send, fp_pace_begin
+ * lowers cwnd to what the bucket allows and fp_pace_end puts the window
+ * back, charges the bytes sent, and, when data still waits but the bucket
+ * is empty, schedules the flow in the core's pacer for the moment one more
+ * segment has accrued. Expired flows are marked dirty each poll.
+ *
+ * Not paced: retransmissions the engine triggers itself, and anything
+ * during loss recovery (no clamp then). A window the engine cut during the
+ * call (loss, ECE, RTO: ssthresh or the timeout count changed) is kept
+ * until the control thread's next window, as for unpaced flows.
+ */
+
+static uint64_t pace_burst(const struct flow *f)
+{
+	uint64_t segs = (uint64_t)PACE_BURST_SEGS * f->tc.snd_mss;
+	uint64_t t = f->pace_rate * PACE_BURST_NS / NS_PER_S;
+
+	return t > segs ? t : segs;
+}
+
+/* Tokens (bytes) at @now. A full bucket moves pace_vt up so that it never
+ * holds more than a burst; pace_vt may be ahead of @now after a send that
+ * went over (FIN, limited transmit): then the bucket is empty. */
+static uint64_t pace_budget(struct flow *f, uint64_t now)
+{
+	uint64_t burst = pace_burst(f);
+	uint64_t burst_ns = burst * NS_PER_S / f->pace_rate;
+
+	if (now <= f->pace_vt)
+		return 0;
+	if (now - f->pace_vt >= burst_ns) {
+		f->pace_vt = now - burst_ns;
+		return burst;
+	}
+	return (now - f->pace_vt) * f->pace_rate / NS_PER_S;
+}
+
+/**
+ * fp_pace_begin - before an engine call that may send new data: lower a
+ * paced flow's window to what its token bucket allows
+ * @c: the core
+ * @f: the flow
+ * @now: time, ns
+ * @acks: the call may process an ACK (tcp_input), which moves the
+ *        window's left edge: then the clamp leaves no room for in-flight
+ *        bytes, so at most the budget goes out even if all are acked, and
+ *        fp_pace_end marks the flow dirty to send the rest from flush
+ * @ps: what to restore, for fp_pace_end
+ */
+void fp_pace_begin(struct fp_core *c, struct flow *f, uint64_t now, bool acks,
+		   struct fp_pace *ps)
+{
+	struct tcp_conn *tc = &f->tc;
+	uint64_t budget, left, room;
+
+	(void)c;
+	ps->on = f->pace_rate && !tc->in_recovery;
+	if (!ps->on)
+		return;
+	ps->acks = acks;
+	ps->cwnd = tc->cwnd;
+	ps->ssthresh = tc->ssthresh;
+	ps->snd_nxt = tc->snd_nxt;
+	ps->timeouts = tc->st.timeouts;
+	budget = pace_budget(f, now);
+	left = seq_lt(tc->snd_nxt, tc->tx_end) ? tc->tx_end - tc->snd_nxt : 0;
+	/* whole segments while more waits: no runt now and another later */
+	if (budget < left && tc->snd_mss)
+		budget -= budget % tc->snd_mss;
+	room = acks ? budget : (uint64_t)(tc->snd_nxt - tc->snd_una) + budget;
+	if (room < tc->cwnd)
+		tc->cwnd = (uint32_t)room;
+}
+
+/**
+ * fp_pace_end - after the engine call: restore the window, charge the
+ * bucket, and wake the flow when it may send again
+ * @c: the core
+ * @f: the flow
+ * @now: time, ns (as given to fp_pace_begin)
+ * @ps: filled by fp_pace_begin
+ */
+void fp_pace_end(struct fp_core *c, struct flow *f, uint64_t now,
+		 const struct fp_pace *ps)
+{
+	struct tcp_conn *tc = &f->tc;
+	uint32_t sent;
+	uint64_t need;
+
+	if (!ps->on)
+		return;
+	sent = seq_gt(tc->snd_nxt, ps->snd_nxt) ? tc->snd_nxt - ps->snd_nxt : 0;
+	f->pace_vt += (uint64_t)sent * NS_PER_S / f->pace_rate;
+	if (tc->ssthresh == ps->ssthresh && tc->st.timeouts == ps->timeouts &&
+	    !tc->in_recovery)
+		tc->cwnd = ps->cwnd; /* else keep the engine's cut */
+	if (!seq_lt(tc->snd_nxt, tc->tx_end) || tc->in_recovery)
+		return;
+	need = tc->snd_mss ? tc->snd_mss : 1;
+	if (pace_budget(f, now) >= need) {
+		/* budget left: after an ACK, send it from flush (this
+		 * poll); after tcp_output the window binds, not the rate */
+		if (ps->acks)
+			fp_mark_dirty(c, f);
+		return;
+	}
+	pacer_schedule(&c->pacer, flow_index(&c->ft, f),
+		       f->pace_vt + (need * NS_PER_S + f->pace_rate - 1) /
+					    f->pace_rate);
 }
 
 /**
@@ -488,10 +624,14 @@ static void rx_frame(struct fp_core *c, const struct nic_rx *r, uint64_t now)
 	}
 	uint64_t rt = f->tc.st.retrans_segs, fr = f->tc.st.fast_retrans,
 		 to = f->tc.st.timeouts;
+	struct fp_pace ps;
+
 	tcp_out_reset(&o);
 	f->last_ece = (p.tcp.flags & TCP_ECE) != 0;
+	fp_pace_begin(c, f, now, true, &ps);
 	tcp_input(&f->tc, &p.tcp, p.payload, p.payload_len,
 		  p.ip.tos & IP_ECN_MASK, now, &o);
+	fp_pace_end(c, f, now, &ps);
 	fp_handle_out(c, f, &o);
 	stat_add(c, ST_RETRANS, f->tc.st.retrans_segs - rt);
 	stat_add(c, ST_FAST_RETRANS, f->tc.st.fast_retrans - fr);
@@ -515,11 +655,14 @@ static void run_timers(struct fp_core *c, uint64_t now)
 		d = tcp_next_deadline(&f->tc);
 		if (d <= now) {
 			struct tcp_out o;
+			struct fp_pace ps;
 			uint64_t rt = f->tc.st.retrans_segs,
 				 to = f->tc.st.timeouts;
 
 			tcp_out_reset(&o);
+			fp_pace_begin(c, f, now, false, &ps);
 			tcp_timers(&f->tc, now, &o);
+			fp_pace_end(c, f, now, &ps);
 			fp_handle_out(c, f, &o);
 			stat_add(c, ST_RETRANS, f->tc.st.retrans_segs - rt);
 			stat_add(c, ST_TIMEOUTS, f->tc.st.timeouts - to);
@@ -531,6 +674,19 @@ static void run_timers(struct fp_core *c, uint64_t now)
 	c->timer_next = next;
 }
 
+/* Paced flows whose release time came go on the output list. */
+static void run_pacer(struct fp_core *c, uint64_t now)
+{
+	uint32_t due[PACER_BURST], n;
+
+	do {
+		n = pacer_expired(&c->pacer, now, due, PACER_BURST);
+		for (uint32_t i = 0; i < n; i++)
+			if (c->ft.flows[due[i]].used)
+				fp_mark_dirty(c, &c->ft.flows[due[i]]);
+	} while (n == PACER_BURST);
+}
+
 static void flush(struct fp_core *c, uint64_t now)
 {
 	uint32_t i, keep = 0;
@@ -538,12 +694,15 @@ static void flush(struct fp_core *c, uint64_t now)
 	for (i = 0; i < c->ndirty; i++) {
 		struct flow *f = &c->ft.flows[c->dirty[i]];
 		struct tcp_out o;
+		struct fp_pace ps;
 
 		if (!f->used || !f->dirty)
 			continue; /* stale entry of a freed flow */
 		f->dirty = false;
 		tcp_out_reset(&o);
+		fp_pace_begin(c, f, now, false, &ps);
 		tcp_output(&f->tc, now, &o);
+		fp_pace_end(c, f, now, &ps);
 		fp_handle_out(c, f, &o);
 	}
 	c->ndirty = 0;
@@ -602,7 +761,9 @@ unsigned fp_core_poll(struct fp_core *c, uint64_t now)
 	work = n;
 	work += fp_poll_apps(c, now);
 	work += fp_poll_ctrl(c, now);
+	fp_note_flush(c);
 	run_timers(c, now);
+	run_pacer(c, now);
 	flush(c, now);
 	/* flows whose close finished while nothing else happened */
 	return work;
@@ -618,7 +779,8 @@ static bool core_has_work(struct fp_core *c)
 		if (c->ctx[i].used && !c->ctx[i].dead &&
 		    !tas_ring_empty(&c->ctx[i].atx))
 			return true;
-	return c->ntx > 0 || c->nnotify > 0 || c->ndirty > 0;
+	return c->ntx > 0 || c->nnotify > 0 || c->ndirty > 0 ||
+	       c->nnote_backlog > 0;
 }
 
 static void set_sleeping(struct fp_core *c, uint32_t v)
@@ -634,6 +796,7 @@ static void core_sleep(struct fp_core *c, uint64_t now)
 {
 	struct epoll_event ev[4];
 	int timeout_ms = 100;
+	uint64_t pace = pacer_next(&c->pacer);
 
 	set_sleeping(c, 1);
 	/* flag store before re-checking the queues (Dekker with the app's
@@ -652,8 +815,19 @@ static void core_sleep(struct fp_core *c, uint64_t now)
 	}
 	if (c->nic_fd < 0 && timeout_ms > 1)
 		timeout_ms = 1; /* backend without a wakeup fd: nap briefly */
-	if (epoll_wait(c->epfd, ev, 4, timeout_ms) > 0)
+	pace = pace > now ? pace - now : 0; /* UINT64_MAX: none stays huge */
+	if (pace < (uint64_t)timeout_ms * 1000000) {
+		/* a paced release comes first: wake for it to the
+		 * microsecond (epoll_wait's milliseconds would cap the rate;
+		 * without epoll_pwait2 the loop just polls again) */
+		struct timespec ts = { .tv_sec = (time_t)(pace / NS_PER_S),
+				       .tv_nsec = (long)(pace % NS_PER_S) };
+
+		if (pace && epoll_pwait2(c->epfd, ev, 4, &ts, NULL) > 0)
+			efd_drain(c->doorbell);
+	} else if (epoll_wait(c->epfd, ev, 4, timeout_ms) > 0) {
 		efd_drain(c->doorbell);
+	}
 	set_sleeping(c, 0);
 }
 
@@ -720,7 +894,14 @@ struct fp_core *fp_core_create(unsigned id, struct nic *nic, unsigned queue,
 	c->dirty = calloc(2 * sh->max_flows + 16, sizeof(*c->dirty));
 	c->notify = calloc(2 * sh->max_flows + 16, sizeof(*c->notify));
 	c->cc = calloc(sh->max_flows, sizeof(*c->cc));
-	if (!c->dirty || !c->notify || !c->cc)
+	c->scratch = malloc(sh->rxbuf_size > sh->txbuf_size ? sh->rxbuf_size
+							    : sh->txbuf_size);
+	c->note_backlog = calloc(NOTE_BACKLOG, sizeof(*c->note_backlog));
+	if (!c->dirty || !c->notify || !c->cc || !c->scratch ||
+	    !c->note_backlog)
+		goto err;
+	if (pacer_init(&c->pacer, sh->max_flows, PACER_SLOTS, PACER_GRAN_NS,
+		       mono_ns()))
 		goto err;
 	if (ring_make(&c->cmd_in, &c->ring_mem[0], CMD_RING,
 		      sizeof(struct fp_cmd)) ||
@@ -766,6 +947,9 @@ void fp_core_destroy(struct fp_core *c)
 	free(c->dirty);
 	free(c->notify);
 	free(c->cc);
+	free(c->scratch);
+	free(c->note_backlog);
+	pacer_fini(&c->pacer);
 	for (int i = 0; i < 4; i++)
 		free(c->ring_mem[i]);
 	free(c);

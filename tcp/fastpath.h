@@ -160,8 +160,8 @@ struct fp_shared {
 /* Congestion-control exchange for one flow slot, in core memory. The core
  * writes the feedback (cumulative counters, relaxed stores: one writer);
  * the control thread reads them every --cc-interval, runs ctrl/cc.c and
- * publishes a window with out_seq (release). The core applies a window
- * when it sees a new out_seq (acquire). */
+ * publishes a window and a pacing rate with out_seq (release). The core
+ * applies both when it sees a new out_seq (acquire). */
 struct fp_cc_slot {
 	_Atomic uint32_t gen;	    /* bumped when the slot gets a new flow */
 	_Atomic uint32_t active;    /* 1 while an established flow uses it */
@@ -170,9 +170,10 @@ struct fp_cc_slot {
 	_Atomic uint32_t srtt_us, rtt_last_us;
 	_Atomic uint32_t fast_retx, timeouts;
 	_Atomic uint32_t inflight, mss;
-	_Atomic uint32_t out_cwnd; /* control thread -> core */
+	_Atomic uint32_t out_cwnd; /* control thread -> core; 0: keep */
 	_Atomic uint32_t out_seq;
-	uint32_t applied_seq; /* core only */
+	_Atomic uint64_t out_rate; /* bytes/s the core paces at; 0: none */
+	uint32_t applied_seq;	   /* core only */
 	uint32_t pad;
 };
 

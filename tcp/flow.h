@@ -35,6 +35,8 @@ struct flow {
 	bool cc_on;    /* reporting to the control thread's CC */
 	bool last_ece; /* the segment being processed had ECE */
 	uint32_t cc_fr0, cc_to0, cc_to_seen;
+	uint64_t pace_rate;   /* bytes/s from the control thread, 0: unpaced */
+	uint64_t pace_vt;     /* token bucket: time it was (or will be) empty */
 	uint32_t tx_hold;     /* acked send-ring bytes not yet released */
 	uint64_t tx_hold_tag; /* ...until the core's tx_done reaches this */
 	int ev_err;

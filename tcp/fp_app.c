@@ -75,10 +75,10 @@ void fp_flow_release(struct fp_core *c, struct flow *f)
 	if (!f->passive && f->tc.local_port) {
 		struct fp_note n = { .type = FP_NOTE_PORT_FREE,
 				     .port = f->tc.local_port };
-		if (tas_ring_enqueue_burst(&c->note_out, &n, 1) == 1)
-			c->kick_ctrl = true;
+		fp_note_post(c, &n);
 	}
 	fp_cc_close(c, f);
+	pacer_cancel(&c->pacer, flow_index(&c->ft, f));
 	if (f->passive && f->listener >= 0 && !f->open_posted &&
 	    c->lst[f->listener].pending)
 		c->lst[f->listener].pending--;
@@ -195,13 +195,17 @@ static void app_close(struct fp_core *c, struct fp_ctx *x, struct flow *f,
 {
 	struct tas_ev e;
 	struct tcp_out o;
+	struct fp_pace ps;
 
 	if (!f->dead) {
 		tcp_out_reset(&o);
 		if (tcp_rx_avail(&f->tc) > 0) {
 			fp_flow_kill(c, f, now); /* unread data: RST (Linux) */
 		} else {
+			/* tcp_app_close sends what the window allows */
+			fp_pace_begin(c, f, now, false, &ps);
 			tcp_app_close(&f->tc, now, &o);
+			fp_pace_end(c, f, now, &ps);
 			fp_handle_out(c, f, &o);
 			fp_mark_dirty(c, f);
 		}
@@ -261,9 +265,12 @@ static void app_cmd(struct fp_core *c, int xi, const struct tas_cmd *cmd,
 	case TAS_CMD_TX_FIN:
 		if (!f->dead) {
 			struct tcp_out o;
+			struct fp_pace ps;
 
 			tcp_out_reset(&o);
+			fp_pace_begin(c, f, now, false, &ps);
 			tcp_app_close(&f->tc, now, &o);
+			fp_pace_end(c, f, now, &ps);
 			fp_handle_out(c, f, &o);
 			fp_mark_dirty(c, f);
 		}
@@ -368,6 +375,24 @@ static void cmd_ctx_add(struct fp_core *c, const struct fp_cmd *m)
 	x->used = true;
 }
 
+/* A closed flow whose FIN exchange is under way keeps going after its app
+ * exits (as Linux does): nothing of it is unacknowledged, so it never
+ * reads the send ring again, and anything it would still receive lands in
+ * the core's scratch buffer (and resets the flow: data after close). */
+static bool flow_can_orphan(const struct flow *f)
+{
+	const struct tcp_conn *tc = &f->tc;
+
+	if (!f->app_closed || f->dead)
+		return false;
+	if (tc->state != TCP_FIN_WAIT_2 && tc->state != TCP_TIME_WAIT &&
+	    tc->state != TCP_FIN_WAIT_1 && tc->state != TCP_CLOSING &&
+	    tc->state != TCP_LAST_ACK)
+		return false;
+	/* only the FIN may be outstanding */
+	return tc->fin_sent && tc->snd_max - tc->snd_una <= 1;
+}
+
 static void cmd_app_del(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
 {
 	struct fp_note n = { .type = FP_NOTE_APP_DELETED, .app_id = m->app_id };
@@ -377,12 +402,19 @@ static void cmd_app_del(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
 
 		if (!f->used || f->app != m->app)
 			continue;
-		if (!f->dead)
-			fp_flow_kill(c, f, now);
-		f->app_closed = true;
 		if (f->buf_slot != UINT32_MAX)
 			c->sh->pool.free(f->app, f->buf_slot);
 		f->buf_slot = UINT32_MAX;
+		if (flow_can_orphan(f)) {
+			f->tc.rx_buf = c->scratch;
+			f->tc.tx_buf = c->scratch;
+			f->app = NULL;
+			f->ctx = -1;
+			continue;
+		}
+		if (!f->dead)
+			fp_flow_kill(c, f, now);
+		f->app_closed = true;
 		f->app = NULL;
 		f->ctx = -1;
 		fp_flow_release(c, f);
@@ -393,10 +425,41 @@ static void cmd_app_del(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
 	for (int i = 0; i < MAX_CTX; i++)
 		if (c->ctx[i].used && c->ctx[i].app == m->app)
 			memset(&c->ctx[i], 0, sizeof(c->ctx[i]));
-	/* drop the dirty/notify entries that pointed at freed flows */
+	/* the RSTs go out before the app's memory does */
 	fp_tx_flush(c);
-	while (tas_ring_enqueue_burst(&c->note_out, &n, 1) != 1)
-		sched_yield(); /* the control thread drains notes */
+	fp_note_post(c, &n);
+}
+
+/**
+ * fp_note_post - tell the control thread something; never blocks (a full
+ * ring spills into a local backlog that fp_note_flush retries)
+ */
+void fp_note_post(struct fp_core *c, const struct fp_note *n)
+{
+	c->kick_ctrl = true;
+	if (!c->nnote_backlog &&
+	    tas_ring_enqueue_burst(&c->note_out, n, 1) == 1)
+		return;
+	if (c->nnote_backlog < NOTE_BACKLOG)
+		c->note_backlog[c->nnote_backlog++] = *n;
+	else
+		stat_add(c, ST_DROP_EXC_FULL, 1);
+}
+
+/**
+ * fp_note_flush - retry notes that found the ring full
+ */
+void fp_note_flush(struct fp_core *c)
+{
+	uint32_t done;
+
+	if (!c->nnote_backlog)
+		return;
+	done = tas_ring_enqueue_burst(&c->note_out, c->note_backlog,
+				      c->nnote_backlog);
+	memmove(c->note_backlog, c->note_backlog + done,
+		(c->nnote_backlog - done) * sizeof(c->note_backlog[0]));
+	c->nnote_backlog -= done;
 	c->kick_ctrl = true;
 }
 

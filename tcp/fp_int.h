@@ -10,16 +10,21 @@
 
 #include "tcp/fastpath.h"
 #include "tcp/flow.h"
+#include "tcp/pacer.h"
 
 #define RX_BURST 32
 #define TXQ_MAX 64
 #define MAX_CTX 256
 #define MAX_LISTENERS 64
-#define CMD_RING 256
+#define CMD_RING 4096
 #define FRAME_RING 64
 #define EXC_RING 256
 #define NOTE_RING 256
 #define APP_CMD_BURST 64
+#define NOTE_BACKLOG 4096
+#define PACER_SLOTS 4096   /* wheel buckets: a 4 ms horizon ... */
+#define PACER_GRAN_NS 1000 /* ... of 1 us each */
+#define PACER_BURST 64	   /* flows taken from the pacer per call */
 
 struct fp_ctx {
 	bool used;
@@ -74,6 +79,7 @@ struct fp_core {
 	uint32_t *notify; /* flows with undelivered events */
 	uint32_t nnotify;
 	uint64_t timer_next;
+	struct pacer pacer; /* paced flows waiting for their next release */
 	bool kick_ctrl;
 	bool frame_pending; /* a frame_in slot is still referenced by txq */
 	uint32_t frame_key;
@@ -83,6 +89,9 @@ struct fp_core {
 	struct nic_tx txq[TXQ_MAX];
 	uint8_t txhdr[TXQ_MAX][NIC_HDR_MAX];
 	unsigned ntx;
+	uint8_t *scratch; /* receive sink of flows whose app is gone */
+	struct fp_note *note_backlog;
+	uint32_t nnote_backlog;
 	struct fp_cc_slot *cc; /* one per flow index */
 	_Atomic uint32_t cc_hiwater;
 	uint64_t tx_seq;  /* cookie of the last descriptor handed out */
@@ -131,7 +140,21 @@ static inline void efd_drain(int fd)
 	(void)r;
 }
 
+/* What fp_pace_begin changed, for fp_pace_end to put back. */
+struct fp_pace {
+	bool on;	   /* the flow is paced in this call */
+	bool acks;	   /* the call may move snd_una (tcp_input) */
+	uint32_t cwnd;	   /* the window before the clamp */
+	uint32_t ssthresh; /* ... to notice a cut by the engine */
+	uint32_t snd_nxt;  /* ... to charge what was sent */
+	uint64_t timeouts;
+};
+
 /* fastpath.c */
+void fp_pace_begin(struct fp_core *c, struct flow *f, uint64_t now, bool acks,
+		   struct fp_pace *ps);
+void fp_pace_end(struct fp_core *c, struct flow *f, uint64_t now,
+		 const struct fp_pace *ps);
 void fp_cc_open(struct fp_core *c, struct flow *f);
 void fp_cc_close(struct fp_core *c, struct flow *f);
 void fp_emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
@@ -142,6 +165,8 @@ void fp_tx_flush(struct fp_core *c);
 struct nic_tx *fp_tx_slot(struct fp_core *c);
 
 /* fp_app.c */
+void fp_note_post(struct fp_core *c, const struct fp_note *n);
+void fp_note_flush(struct fp_core *c);
 void fp_mark_dirty(struct fp_core *c, struct flow *f);
 void fp_mark_notify(struct fp_core *c, struct flow *f);
 bool fp_ev_post(struct fp_core *c, struct fp_ctx *x, const struct tas_ev *e);

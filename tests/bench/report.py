@@ -19,11 +19,11 @@ PENDING_IP = "pending: needs libtas_interpose"
 
 
 def load():
-    samples, failed = {}, set()
+    samples, failed = {}, {}
     with open(os.path.join(OUT, "raw.csv")) as f:
         for row in csv.DictReader(f):
             if row["metric"] == "failed":
-                failed.add(row["config"])
+                failed[row["config"]] = failed.get(row["config"], 0) + 1
                 continue
             if row["rep"] == "warm" or row["value"] == "":
                 continue
@@ -69,14 +69,19 @@ def cell(cfg, metric, missing=None):
     if s is None:
         if cfg in FAILED:
             return "failed (see logs/bench.log)"
-        if cfg.startswith("s2_tas_tas") and \
-                FACTS.get("mode", "").startswith("quick"):
+        quick = FACTS.get("mode", "").startswith("quick")
+        if quick and (cfg.startswith("s2_tas_tas") or
+                      (cfg.startswith("s2_") and "_1024_" in cfg and
+                       not cfg.endswith("_16")) or
+                      cfg == "s6_wire_64_1"):
             return "full run only"
         return missing or "not measured"
     med, lo, hi, n = s
+    nf = FAILED.get(cfg, 0)
+    tail = f" ({nf} run{'s' if nf > 1 else ''} failed)" if nf else ""
     if n == 1 or med == 0:
-        return fmt_num(med)
-    return f"{fmt_num(med)} ±{(hi - lo) / 2 / med * 100:.0f}%"
+        return fmt_num(med) + tail
+    return f"{fmt_num(med)} ±{(hi - lo) / 2 / med * 100:.0f}%" + tail
 
 
 def ratio(tcfg, lcfg, metric, better):
@@ -146,12 +151,8 @@ def table_rows():
         ipr = "not measurable here (no perf counters, no valgrind)"
     else:
         ipr = cell("s6_ipr", "instr_per_req")
-    how = {"perf": "perf stat, both daemons",
-           "callgrind": "callgrind, both daemons, user space, --idle-us 0"
-           }.get(ipr_m, "")
     out.append(["6 wire TAS<->TAS 64 B RPC, 16 conn",
-                f"instructions/request ({how})" if how else
-                "instructions/request", ipr, nok, ""])
+                f"instr/request ({ipr_m}; note b)", ipr, nok, ""])
     out.append(["6 wire TAS<->TAS bulk 1 flow", "Gbit/s",
                 cell("s6_wire_bulk", "gbps"), nok, ""])
     out.append(["6 wire TAS<->TAS bulk 1 flow", "CPU-s/GB (machine)",
@@ -170,8 +171,15 @@ def table_rows():
     return out
 
 
-HEAD = ["scenario", "metric", "TAS", "Linux",
-        "TAS/Linux (↑ higher or ↓ lower is better: winner)"]
+HEAD = ["scenario", "metric", "TAS", "Linux", "TAS/Linux (note a)"]
+NOTES = [
+    "cells: median ±half the min-max range of the measured runs "
+    "(warm-up discarded)",
+    "note a: ratio of medians; ↑ higher is better, ↓ lower is better; "
+    "then the winner",
+    "note b: both daemons; perf counts user+kernel, callgrind user space "
+    "only (daemons at --idle-us 0, counters zeroed after the warm-up)",
+]
 
 
 def print_table(rows):
@@ -187,6 +195,8 @@ def print_table(rows):
         print("  ".join(str(v).ljust(w[i])
                         for i, v in enumerate([sc] + r[1:])).rstrip())
     print(line)
+    for n in NOTES:
+        print(n)
 
 
 def write_md(rows):
@@ -194,9 +204,7 @@ def write_md(rows):
         f.write("# TAS vs Linux, one run\n\n")
         for k, v in FACTS.items():
             f.write(f"- {k}: {v}\n")
-        f.write("\nCells: median ±half the min-max range of the measured "
-                "runs (warm-up discarded). Ratio: TAS median / Linux "
-                "median; the arrow says which direction is better.\n\n")
+        f.write("\n" + "".join(f"- {n}\n" for n in NOTES) + "\n")
         f.write("| " + " | ".join(HEAD) + " |\n")
         f.write("|" + "---|" * len(HEAD) + "\n")
         for r in rows:

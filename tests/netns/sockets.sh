@@ -7,7 +7,8 @@
 # epoll, sendfile) and lighttpd serving 50 MB to curl and wrk, curl under
 # TAS fetching from Linux nginx and lighttpd, memcached -t 2 with every
 # value verified, iperf3 both directions, sockperf ping-pong both ways,
-# no-daemon and TAS_FALLBACK behaviour, no busy spinning while idle; then
+# no-daemon and TAS_FALLBACK behaviour, closing a listening socket (python3:
+# RST afterwards, listen again), no busy spinning while idle; then
 # socat and redis again with faults injected on the daemon.
 # Programs come from ci/deps-sockets.txt; a missing one is a visible skip.
 set -uo pipefail
@@ -190,6 +191,94 @@ t_fallback()
 }
 run_or_skip "TAS_FALLBACK=1 without a daemon uses the kernel" socat \
 	-- t_fallback
+
+# ---- closing a listening socket (flextcp_listen_close) ----
+# A python3 server under tas accepts one connection, closes its listening
+# socket, keeps serving the accepted connection, then listens on the same
+# port again. A Linux python3 client checks each step: while nothing
+# listens, the daemon refuses new connections with RST (ECONNREFUSED, not a
+# timeout).
+t_listen_close()
+{
+	local pid
+	cat >"$W/lc_server.py" <<'EOF'
+import socket, sys
+port, log = int(sys.argv[1]), sys.argv[2]
+def note(s):
+    with open(log, "a") as f:
+        f.write(s + "\n")
+def listen():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(8)
+    return s
+s = listen()
+note("L1")
+c, _ = s.accept()
+c.sendall(b"hello1\n")
+s.close()
+note("CLOSED")
+data = c.recv(16)
+c.sendall(b"echo:" + data)
+c.close()
+s = listen()
+note("L2")
+c, _ = s.accept()
+c.sendall(b"hello2\n")
+c.close()
+s.close()
+note("DONE")
+EOF
+	cat >"$W/lc_client.py" <<'EOF'
+import socket, sys, time
+ip, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def wait_for(word):
+    for _ in range(200):
+        try:
+            if word in open(log).read().split():
+                return
+        except FileNotFoundError:
+            pass
+        time.sleep(0.05)
+    sys.exit("server never said " + word)
+def conn():
+    return socket.create_connection((ip, port), timeout=5)
+wait_for("L1")
+c = conn()
+assert c.makefile("rb").readline() == b"hello1\n"
+print("connected while listening: hello1")
+wait_for("CLOSED")
+t = time.monotonic()
+try:
+    conn().close()
+    sys.exit("listener closed, yet a connection was accepted")
+except ConnectionRefusedError:
+    print("after close: refused (RST) in %.3f s" % (time.monotonic() - t))
+c.sendall(b"ping")
+assert c.recv(16) == b"echo:ping", "accepted connection broke"
+print("accepted connection still open: echo:ping")
+wait_for("L2")
+c2 = conn()
+assert c2.makefile("rb").readline() == b"hello2\n"
+print("listening again on the same port: hello2")
+EOF
+	rm -f "$W/lc.log"
+	tas_bg "$W/lc_server.out" /usr/bin/python3 "$W/lc_server.py" 9005 \
+		"$W/lc.log"
+	pid=$BG
+	sb_in_b timeout 30 /usr/bin/python3 "$W/lc_client.py" "$SB_IP_A" 9005 \
+		"$W/lc.log" || {
+		cat "$W/lc_server.out"
+		stop "$pid"
+		return 1
+	}
+	wait_pid "$pid" 10
+	grep -q DONE "$W/lc.log"
+}
+run_or_skip "close of a listening socket under tas: RST for new \
+connections, accepted one stays, listen again works" /usr/bin/python3 \
+	-- t_listen_close
 
 # ---- redis ----
 t_redis()

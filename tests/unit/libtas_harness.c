@@ -5,6 +5,12 @@
  * Segment layout, as the daemon builds it: struct tas_seg_hdr at 0, then per
  * context its struct tas_ctx_shm and rings, then connection byte rings, all
  * taken from one bump allocator at 64-byte (rings: 4096-byte) alignment.
+ *
+ * Several clients may be connected at once (a fork child registers beside
+ * its parent); they share the one segment and the context table. LISTEN is
+ * recorded and remembered; LISTEN_CLOSE is recorded and answered on the
+ * context's kin as ctrl/slow.c does: TAS_EV_LISTEN_CLOSED, status 0 for a
+ * listener LISTEN named, -ENOENT otherwise.
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,6 +29,8 @@
 #include "libtas_harness.h"
 
 #define HARNESS_MSGS 64
+#define HARNESS_CLIENTS 8
+#define HARNESS_LISTENERS 64
 
 struct hctx {
 	bool used;
@@ -48,10 +56,15 @@ struct harness {
 	uint16_t nctx;
 	pthread_t thr;
 
-	pthread_mutex_t lock; /* msgs and alloc */
+	pthread_mutex_t lock; /* msgs, alloc, listeners */
 	pthread_cond_t cond;
 	struct tas_msg msgs[HARNESS_MSGS];
 	uint32_t msg_head, msg_count;
+	uint64_t listeners[HARNESS_LISTENERS]; /* cookies; 0 = free */
+	uint64_t listen_closes;
+
+	/* producers of the event queues: the test thread and the answers */
+	pthread_mutex_t push_lock;
 };
 
 static uint64_t seg_alloc(struct harness *h, uint64_t len, uint64_t align)
@@ -173,62 +186,124 @@ static void record_msg(struct harness *h, const struct tas_msg *m)
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* Serve one client until it hangs up; false when asked to stop. */
-static bool serve(struct harness *h, int sock)
+static void listener_add(struct harness *h, uint64_t user)
 {
-	for (;;) {
-		struct pollfd pfd[2] = { { .fd = sock, .events = POLLIN },
-					 { .fd = h->stopfd,
-					   .events = POLLIN } };
-		struct tas_msg m;
-		ssize_t n;
-
-		if (poll(pfd, 2, -1) < 0)
-			continue;
-		if (pfd[1].revents)
-			return false;
-		n = recv(sock, &m, sizeof(m), 0);
-		if (n <= 0)
-			return true;
-		if (n != sizeof(m))
-			continue;
-		switch (m.type) {
-		case TAS_MSG_HELLO:
-			do_hello(h, sock, &m);
-			break;
-		case TAS_MSG_CTX_CREATE:
-			do_ctx_create(h, sock);
-			break;
-		default:
-			record_msg(h, &m);
+	pthread_mutex_lock(&h->lock);
+	for (int i = 0; i < HARNESS_LISTENERS; i++) {
+		if (h->listeners[i] == 0) {
+			h->listeners[i] = user;
 			break;
 		}
 	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Forget every listener with cookie @user; whether there was one. */
+static bool listener_del(struct harness *h, uint64_t user)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&h->lock);
+	for (int i = 0; i < HARNESS_LISTENERS; i++) {
+		if (user != 0 && h->listeners[i] == user) {
+			h->listeners[i] = 0;
+			found = true;
+		}
+	}
+	h->listen_closes++;
+	pthread_mutex_unlock(&h->lock);
+	return found;
+}
+
+/* Post @ev on a context's kin and kick it if it waits, as the daemon. */
+static void kin_post(struct harness *h, uint16_t ctx_id,
+		     const struct tas_ev *ev)
+{
+	uint64_t one = 1;
+
+	if (ctx_id >= TAS_MAX_CTX || !h->ctx[ctx_id].used)
+		return;
+	if (!harness_ev_push(h, ctx_id, HARNESS_KIN, ev))
+		fprintf(stderr, "harness: kin full\n");
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&h->ctx[ctx_id].shm->waiting) &&
+	    write(h->ctx[ctx_id].evfd, &one, sizeof(one)) != sizeof(one))
+		perror("harness: kick");
+}
+
+/* One request of a client; false when it hung up. */
+static bool serve_one(struct harness *h, int sock)
+{
+	struct tas_ev e = { .type = TAS_EV_LISTEN_CLOSED };
+	struct tas_msg m;
+	ssize_t n;
+
+	n = recv(sock, &m, sizeof(m), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	if (n <= 0)
+		return false;
+	if (n != sizeof(m))
+		return true;
+	switch (m.type) {
+	case TAS_MSG_HELLO:
+		do_hello(h, sock, &m);
+		break;
+	case TAS_MSG_CTX_CREATE:
+		do_ctx_create(h, sock);
+		break;
+	case TAS_MSG_LISTEN:
+		listener_add(h, m.user);
+		record_msg(h, &m);
+		break;
+	case TAS_MSG_LISTEN_CLOSE:
+		e.user = m.user;
+		e.status = listener_del(h, m.user) ? 0 : -ENOENT;
+		kin_post(h, m.ctx_id, &e); /* answered once the test sees it */
+		record_msg(h, &m);
+		break;
+	default:
+		record_msg(h, &m);
+		break;
+	}
+	return true;
 }
 
 static void *harness_main(void *arg)
 {
 	struct harness *h = arg;
+	int cl[HARNESS_CLIENTS];
+	nfds_t ncl = 0;
 
 	for (;;) {
-		struct pollfd pfd[2] = { { .fd = h->lsock, .events = POLLIN },
-					 { .fd = h->stopfd,
-					   .events = POLLIN } };
-		int sock;
-		bool go_on;
+		struct pollfd pfd[2 + HARNESS_CLIENTS] = {
+			{ .fd = h->stopfd, .events = POLLIN },
+			{ .fd = h->lsock, .events = POLLIN },
+		};
 
-		if (poll(pfd, 2, -1) < 0)
+		for (nfds_t i = 0; i < ncl; i++) {
+			pfd[2 + i].fd = cl[i];
+			pfd[2 + i].events = POLLIN;
+		}
+		if (poll(pfd, 2 + ncl, -1) < 0)
 			continue;
-		if (pfd[1].revents)
+		if (pfd[0].revents)
 			break;
-		sock = accept4(h->lsock, NULL, NULL, SOCK_CLOEXEC);
-		if (sock < 0)
-			continue;
-		go_on = serve(h, sock);
-		close(sock);
-		if (!go_on)
-			break;
+		for (nfds_t i = ncl; i-- > 0;) {
+			if (pfd[2 + i].revents == 0 || serve_one(h, cl[i]))
+				continue;
+			close(cl[i]);
+			cl[i] = cl[--ncl];
+		}
+		if ((pfd[1].revents & POLLIN) && ncl < HARNESS_CLIENTS) {
+			int sock = accept4(h->lsock, NULL, NULL, SOCK_CLOEXEC);
+
+			if (sock >= 0)
+				cl[ncl++] = sock;
+		}
 	}
+	for (nfds_t i = 0; i < ncl; i++)
+		close(cl[i]);
 	return NULL;
 }
 
@@ -248,6 +323,7 @@ struct harness *harness_start(const struct harness_cfg *cfg)
 		abort();
 	h->cfg = *cfg;
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->push_lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	strcpy(h->dir, "/tmp/libtas-test-XXXXXX");
 	if (mkdtemp(h->dir) == NULL)
@@ -304,6 +380,7 @@ void harness_stop(struct harness *h)
 	unlink(h->path);
 	rmdir(h->dir);
 	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->push_lock);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
@@ -416,8 +493,12 @@ bool harness_ev_push(struct harness *h, uint16_t ctx_id, int queue,
 {
 	struct hctx *c = &h->ctx[ctx_id];
 	struct tas_ring *r = queue == HARNESS_KIN ? &c->kin : &c->arx[queue];
+	bool ok;
 
-	return tas_ring_enqueue_burst(r, ev, 1) == 1;
+	pthread_mutex_lock(&h->push_lock);
+	ok = tas_ring_enqueue_burst(r, ev, 1) == 1;
+	pthread_mutex_unlock(&h->push_lock);
+	return ok;
 }
 
 /**
@@ -451,6 +532,23 @@ uint64_t harness_rings_alloc(struct harness *h, uint32_t rx_size,
 
 	*tx_off = seg_alloc(h, tx_size, 4096);
 	return rx;
+}
+
+/**
+ * harness_listen_count - listeners the fake daemon holds now
+ * @h: harness
+ *
+ * Return: LISTENs not yet undone by a LISTEN_CLOSE.
+ */
+unsigned harness_listen_count(struct harness *h)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (int i = 0; i < HARNESS_LISTENERS; i++)
+		n += h->listeners[i] != 0;
+	pthread_mutex_unlock(&h->lock);
+	return n;
 }
 
 /**

@@ -4,8 +4,11 @@
  * laid out as the daemon lays it out, records the other requests, and lets
  * the test play the fast path (inject tas_ev entries, read tas_cmd entries).
  *
- * One harness thread serves the socket; the test thread is the only producer
- * of the injected event queues and the only consumer of the command queues.
+ * One harness thread serves the socket (several clients at once, e.g. a fork
+ * child beside its parent). Event queues have two producers, serialized by
+ * harness_ev_push(): the test and the harness thread, which answers
+ * LISTEN_CLOSE on kin itself. The test thread is the only consumer of the
+ * command queues.
  */
 #ifndef TESTS_UNIT_LIBTAS_HARNESS_H
 #define TESTS_UNIT_LIBTAS_HARNESS_H
@@ -40,5 +43,6 @@ bool harness_cmd_pop(struct harness *h, uint16_t ctx_id, uint32_t core,
 uint64_t harness_rings_alloc(struct harness *h, uint32_t rx_size,
 			     uint32_t tx_size, uint64_t *tx_off);
 uint64_t harness_doorbell_read(struct harness *h, uint32_t core);
+unsigned harness_listen_count(struct harness *h);
 
 #endif /* TESTS_UNIT_LIBTAS_HARNESS_H */

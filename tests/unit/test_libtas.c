@@ -3,7 +3,10 @@
  * libtas_harness.c: registration and its errors, contexts, listen/accept
  * pairing in both orders, connect, in-place receive incl. ring wrap, send
  * ring allocation at wrap, commands, FIN/RESET/CLOSE mapping, doorbell
- * suppression, hostile events, sleeping, moves and full command queues.
+ * suppression, hostile events, sleeping, moves and full command queues;
+ * the extensions: listener close (arrivals closed, accept handles given
+ * back, late arrivals, reopen), connection accessors, and a fork child that
+ * registers afresh.
  *
  * Needs: nothing (no root, no netns, no hardware). ASAN_OK.
  */
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <tas_ll.h>
@@ -736,6 +740,235 @@ static void test_full_command_queue_defers_in_order(void **state)
 	flextcp_context_waitclear(&f->ctx);
 }
 
+/* ---- listener close (extension) ---- */
+
+/* The LISTEN_CLOSE request for @l; the fake daemon has answered it. */
+static void expect_listen_close(struct fx *f, struct flextcp_listener *l)
+{
+	struct tas_msg m;
+
+	assert_int_equal(harness_next_msg(f->h, &m, 1000), 0);
+	assert_int_equal(m.type, TAS_MSG_LISTEN_CLOSE);
+	assert_int_equal(m.ctx_id, f->ctx.ctx_id_);
+	assert_int_equal(m.user, (uintptr_t)l);
+}
+
+static void test_listen_close_closes_arrivals_keeps_accepted(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_listener l;
+	struct flextcp_connection c;
+	struct flextcp_event out[4];
+	struct tas_ev a1, a2, ev;
+
+	listen_ok(f, &l);
+	assert_int_equal(harness_listen_count(f->h), 1);
+	assert_int_equal(flextcp_listen_accept(&f->ctx, &l, &c), 0);
+	a1 = flow_ev(f, TAS_EV_CONN_NEW, 0, (uintptr_t)&l);
+	push(f, 0, &a1);
+	a2 = flow_ev(f, TAS_EV_CONN_NEW, 1, (uintptr_t)&l);
+	push(f, 1, &a2);
+	ev = ev_for(&a2, TAS_EV_RX, 4); /* unread data: the service RSTs */
+	push(f, 1, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 3); /* 2 NEWCONN, ACCEPT */
+
+	assert_int_equal(flextcp_listen_close(&f->ctx, &l), 0);
+	expect_listen_close(f, &l);
+	assert_int_equal(harness_listen_count(f->h), 0);
+	/* the arrival nobody accepted is closed towards its core */
+	expect_cmd(f, 1, TAS_CMD_CLOSE, a2.flow, 0);
+	expect_no_cmd(f, 0);
+	assert_int_equal(flextcp_listen_close(&f->ctx, &l), -1); /* twice */
+	assert_int_equal(
+		flextcp_listen_accept(&f->ctx, &l,
+				      &(struct flextcp_connection){ 0 }),
+		-1);
+	/* LISTEN_CLOSED and the closed arrival's events are the library's */
+	ev = ev_for(&a2, TAS_EV_RX, 2);
+	push(f, 1, &ev);
+	ev = ev_for(&a2, TAS_EV_CLOSED, 0);
+	push(f, 1, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
+	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
+	/* the accepted connection is untouched */
+	ev = ev_for(&a1, TAS_EV_RX, 3);
+	push(f, 0, &ev);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 1);
+	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_RECEIVED);
+	assert_ptr_equal(out[0].ev.conn_received.conn, &c);
+	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 3), 0);
+	expect_cmd(f, 0, TAS_CMD_RX_DONE, a1.flow, 3);
+	/* the listener structure can be opened again */
+	listen_ok(f, &l);
+	assert_int_equal(harness_listen_count(f->h), 1);
+	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
+}
+
+static void test_listen_close_returns_accept_handles(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_listener l;
+	struct flextcp_connection c[2];
+	struct flextcp_event out[4];
+
+	listen_ok(f, &l);
+	assert_int_equal(flextcp_listen_accept(&f->ctx, &l, &c[0]), 0);
+	assert_int_equal(flextcp_listen_accept(&f->ctx, &l, &c[1]), 0);
+	assert_int_equal(flextcp_listen_close(&f->ctx, &l), 0);
+	expect_listen_close(f, &l);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(out[i].event_type, FLEXTCP_EV_LISTEN_ACCEPT);
+		assert_int_equal(out[i].ev.listen_accept.status, -ECONNABORTED);
+		assert_ptr_equal(out[i].ev.listen_accept.conn, &c[i]);
+	}
+	assert_int_equal(flextcp_connection_close(&f->ctx, &c[0]), -1);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
+	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
+	/* bad arguments */
+	assert_int_equal(flextcp_listen_close(&f->ctx, NULL), -1);
+	assert_int_equal(flextcp_listen_close(NULL, &l), -1);
+}
+
+static void test_listen_close_late_and_opening(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_listener l, l2;
+	struct flextcp_event out[4];
+	struct tas_ev late, open = { .type = TAS_EV_LISTEN_OPEN };
+	struct tas_msg m;
+
+	/* a handshake completes after the daemon answered the close */
+	listen_ok(f, &l);
+	assert_int_equal(flextcp_listen_close(&f->ctx, &l), 0);
+	expect_listen_close(f, &l);
+	late = flow_ev(f, TAS_EV_CONN_NEW, 1, (uintptr_t)&l);
+	push(f, 1, &late);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
+	expect_cmd(f, 1, TAS_CMD_CLOSE, late.flow, 0);
+	late = ev_for(&late, TAS_EV_RESET, 0); /* or CLOSED: both end it */
+	late.status = -ECONNRESET;
+	push(f, 1, &late);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
+	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
+
+	/* closed before LISTEN_OPEN came: both answers are swallowed */
+	assert_int_equal(flextcp_listen_open(&f->ctx, &l2, 9, 4, 0), 0);
+	assert_int_equal(harness_next_msg(f->h, &m, 1000), 0);
+	assert_int_equal(m.type, TAS_MSG_LISTEN);
+	open.user = m.user;
+	push(f, HARNESS_KIN, &open); /* the daemon answers in order */
+	assert_int_equal(flextcp_listen_close(&f->ctx, &l2), 0);
+	expect_listen_close(f, &l2);
+	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
+	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
+	/* and reopened with the same structure: its answer is reported */
+	listen_ok(f, &l2);
+	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
+}
+
+/* ---- accessors (extension) ---- */
+
+static void test_connection_accessors(void **state)
+{
+	struct fx *f = *state;
+	struct flextcp_connection c, none = { 0 };
+	struct tas_ev o = open_conn(f, &c, 1);
+	uint32_t lip = 0, rip = 0;
+	uint16_t lport = 0, rport = 0;
+	void *buf;
+
+	(void)o;
+	assert_int_equal(
+		flextcp_connection_addrs(&c, &lip, &lport, &rip, &rport), 0);
+	assert_int_equal(lip, LOCAL_IP);
+	assert_int_equal(lport, 7);
+	assert_int_equal(rip, PEER_IP);
+	assert_int_equal(rport, 40000);
+	assert_int_equal(flextcp_connection_addrs(&c, NULL, NULL, &rip, NULL),
+			 0);
+	assert_int_equal(
+		flextcp_connection_addrs(&none, &lip, NULL, NULL, NULL), -1);
+	assert_int_equal(flextcp_connection_addrs(NULL, NULL, NULL, NULL, NULL),
+			 -1);
+
+	assert_int_equal(flextcp_connection_tx_capacity(&c), RING);
+	assert_int_equal(flextcp_connection_tx_space(&c), RING);
+	assert_int_equal(flextcp_connection_tx_alloc(&c, 100, &buf), 100);
+	assert_int_equal(flextcp_connection_tx_space(&c), RING - 100);
+	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 100), 0);
+	assert_int_equal(flextcp_connection_tx_space(&c), RING - 100);
+	assert_int_equal(flextcp_connection_tx_close(&f->ctx, &c), 0);
+	assert_int_equal(flextcp_connection_tx_space(&c), 0);
+	assert_int_equal(flextcp_connection_tx_capacity(&c), RING);
+	assert_int_equal(flextcp_connection_tx_space(&none), 0);
+	assert_int_equal(flextcp_connection_tx_capacity(&none), 0);
+	assert_int_equal(flextcp_connection_tx_space(NULL), 0);
+}
+
+/* ---- fork ---- */
+
+/* Child of test_fork_child_registers_afresh; exit code = failed step. */
+static int fork_child(struct fx *f)
+{
+	struct flextcp_context cc;
+	struct flextcp_listener l;
+	struct flextcp_event out[2];
+	int n = 0;
+
+	if (flextcp_init() != 0)
+		return 2;
+	/* the context inherited from the parent is no longer valid */
+	if (flextcp_context_poll(&f->ctx, 2, out) != -1)
+		return 3;
+	if (flextcp_context_create(&cc) != 0)
+		return 4;
+	if (flextcp_listen_open(&cc, &l, 8080, 8, 0) != 0)
+		return 5;
+	/* the parent answers LISTEN_OPEN into the child's queue */
+	for (int i = 0; i < 5000 && n == 0; i++) {
+		n = flextcp_context_poll(&cc, 2, out);
+		if (n == 0)
+			usleep(1000);
+	}
+	if (n != 1 || out[0].event_type != FLEXTCP_EV_LISTEN_OPEN ||
+	    out[0].ev.listen_open.listener != &l ||
+	    out[0].ev.listen_open.status != 0)
+		return 6;
+	if (flextcp_init() != 0 || flextcp_context_poll(&cc, 2, out) != 0)
+		return 7; /* a second call in the child changes nothing */
+	return 0;
+}
+
+static void test_fork_child_registers_afresh(void **state)
+{
+	struct fx *f = *state;
+	struct tas_ev ev = { .type = TAS_EV_LISTEN_OPEN };
+	struct flextcp_listener l;
+	struct tas_msg m;
+	int st;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fork_child(f));
+	/* the child registered as a new app with a context of its own */
+	assert_int_equal(harness_next_msg(f->h, &m, 5000), 0);
+	assert_int_equal(m.type, TAS_MSG_LISTEN);
+	assert_int_equal(m.listen.port, 8080);
+	assert_true(m.ctx_id != f->ctx.ctx_id_);
+	ev.user = m.user;
+	assert_true(harness_ev_push(f->h, m.ctx_id, HARNESS_KIN, &ev));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	/* the parent's registration and context still work */
+	assert_int_equal(flextcp_init(), 0);
+	listen_ok(f, &l);
+	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -759,6 +992,11 @@ int main(void)
 		T(test_canwait_and_waitfd_semantics),
 		T(test_move_retargets_to_new_context),
 		T(test_full_command_queue_defers_in_order),
+		T(test_listen_close_closes_arrivals_keeps_accepted),
+		T(test_listen_close_returns_accept_handles),
+		T(test_listen_close_late_and_opening),
+		T(test_connection_accessors),
+		T(test_fork_child_registers_afresh),
 #undef T
 	};
 

@@ -3,7 +3,8 @@
  * the fake daemon of libtas_harness.c: fd mapping onto real kernel fds,
  * dup/close, nonblocking connect (EINPROGRESS, SO_ERROR), partial and
  * peeked reads, EOF, reset (ECONNRESET then EPIPE), SHUT_WR -> FIN,
- * listen/accept, and epoll bookkeeping (level, edge, oneshot, mixed with a
+ * listen/accept, closing a listening socket (the flextcp listener is
+ * closed, the port listened on again), and epoll bookkeeping (level, edge, oneshot, mixed with a
  * kernel pipe), poll and select over the same mix, and a thread blocked
  * in read woken by data (no spinning: it sleeps on the context eventfd).
  *
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include <tas_sockets.h>
+#include "client/libtas.h"
 #include "client/sock.h"
 #include "libtas_harness.h"
 
@@ -351,6 +353,18 @@ struct listen_helper {
 	uint16_t port;
 };
 
+/* The LISTEN_CLOSE a closed listening socket sent (the fake daemon has
+ * answered it). */
+static void expect_listen_close(uint64_t user)
+{
+	struct tas_msg m;
+
+	assert_int_equal(harness_next_msg(h, &m, 1000), 0);
+	assert_int_equal(m.type, TAS_MSG_LISTEN_CLOSE);
+	assert_int_equal(m.ctx_id, ctx_id());
+	assert_int_equal(m.user, user);
+}
+
 static void *answer_listen(void *arg)
 {
 	struct listen_helper *lh = arg;
@@ -414,6 +428,105 @@ static void test_listen_accept4_flags_and_peer(void **state)
 	}
 	tas_close(cfd);
 	tas_close(lfd);
+	expect_listen_close(lh.user);
+}
+
+/* A nonblocking socket listening on @port through the fake daemon. */
+static int listen_on(uint16_t port, struct listen_helper *lh)
+{
+	struct sockaddr_in any = { .sin_family = AF_INET };
+	pthread_t thr;
+	int lfd;
+
+	lfd = tas_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(lfd >= 0);
+	any.sin_port = htons(port);
+	assert_int_equal(tas_bind(lfd, (struct sockaddr *)&any, sizeof(any)),
+			 0);
+	pthread_create(&thr, NULL, answer_listen, lh);
+	assert_int_equal(tas_listen(lfd, 16), 0);
+	pthread_join(thr, NULL);
+	assert_int_equal(lh->port, port);
+	return lfd;
+}
+
+static unsigned listeners_on(uint16_t port)
+{
+	unsigned n = 0;
+
+	for (struct sock_listen *sl = sock_proc.listeners; sl; sl = sl->next)
+		n += sl->port == port;
+	return n;
+}
+
+static void expect_close_cmd(uint32_t flow)
+{
+	struct tas_cmd cmd;
+
+	assert_true(harness_cmd_pop(h, ctx_id(), 0, &cmd));
+	assert_int_equal(cmd.type, TAS_CMD_CLOSE);
+	assert_int_equal(cmd.flow, flow);
+}
+
+static void test_close_listener_stops_port_and_relisten(void **state)
+{
+	struct listen_helper lh = { 0 }, lh2 = { 0 };
+	struct pollfd p = { .events = POLLIN };
+	struct conn_fx acc;
+	struct tas_ev ev2, late, ev;
+	struct tas_cmd cmd;
+	uint32_t pos = 0;
+	char buf[8];
+	int lfd, cfd;
+
+	(void)state;
+	while (harness_cmd_pop(h, ctx_id(), 0, &cmd))
+		;
+	lfd = listen_on(7778, &lh);
+	acc.ev = flow_ev(TAS_EV_CONN_NEW, lh.user);
+	push(0, &acc.ev);
+	acc.fd = tas_accept(lfd, NULL, NULL);
+	assert_true(acc.fd >= 0);
+	ev2 = flow_ev(TAS_EV_CONN_NEW, lh.user); /* arrives, not accepted */
+	push(0, &ev2);
+	p.fd = lfd;
+	assert_int_equal(tas_poll(&p, 1, 1000), 1);
+
+	assert_int_equal(tas_close(lfd), 0);
+	expect_listen_close(lh.user);
+	expect_close_cmd(ev2.flow);
+	/* the accept handles come back and the listener object goes */
+	p.fd = acc.fd;
+	assert_int_equal(tas_poll(&p, 1, 0), 0);
+	assert_int_equal(listeners_on(7778), 0);
+	/* a handshake the service completes late is closed by the library */
+	late = flow_ev(TAS_EV_CONN_NEW, lh.user);
+	push(0, &late);
+	assert_int_equal(tas_poll(&p, 1, 0), 0);
+	expect_close_cmd(late.flow);
+	ev = ev_for(&ev2, TAS_EV_CLOSED, 0);
+	push(0, &ev);
+	ev = ev_for(&late, TAS_EV_CLOSED, 0);
+	push(0, &ev);
+	/* the accepted connection stays open */
+	rx_in(&acc, &pos, "still", 5);
+	assert_int_equal(tas_read(acc.fd, buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "still", 5);
+	assert_int_equal(libtas_ctx_drops(&sock_proc.ctx), 0);
+
+	/* the port can be listened on again: a fresh flextcp listener */
+	lfd = listen_on(7778, &lh2);
+	assert_int_equal(listeners_on(7778), 1);
+	ev = flow_ev(TAS_EV_CONN_NEW, lh2.user);
+	push(0, &ev);
+	p.fd = lfd;
+	assert_int_equal(tas_poll(&p, 1, 1000), 1);
+	cfd = tas_accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	tas_close(cfd);
+	tas_close(acc.fd);
+	tas_close(lfd);
+	expect_listen_close(lh2.user);
 }
 
 /* ---- epoll, poll, select ---- */
@@ -558,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_connect_names_write_read_peek_eof),
 		cmocka_unit_test(test_reset_econnreset_then_eof_and_epipe),
 		cmocka_unit_test(test_listen_accept4_flags_and_peer),
+		cmocka_unit_test(test_close_listener_stops_port_and_relisten),
 		cmocka_unit_test(test_epoll_level_edge_oneshot_mixed_with_pipe),
 		cmocka_unit_test(test_select_and_poll_mix_tas_and_pipe),
 		cmocka_unit_test(test_blocked_reader_thread_wakes_on_data),
