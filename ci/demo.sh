@@ -78,8 +78,9 @@ if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; 
 	for side in "tas   $SB_IP_A 6390" "linux 198.18.0.10 6391"; do
 		set -- $side
 		r=$(sb_in_b timeout 60 redis-benchmark -h "$2" -p "$3" -t set,get \
-			-n 50000 -c 20 -P 16 -q 2>/dev/null | tr -d '\r' |
-			grep -E "^(SET|GET)" | tr '\n' ' ')
+			-n 50000 -c 20 -P 16 -q 2>/dev/null | tr '\r' '\n' |
+			grep -E "^(SET|GET): [0-9]" | sed 's/ per second.*//' |
+			tr '\n' ' ')
 		printf '  redis on %s: %s\n' "$1" "$r"
 	done
 	v=$(sb_in_b redis-cli -h "$SB_IP_A" -p 6390 set demo-key tas-ok)
