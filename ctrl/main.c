@@ -50,6 +50,9 @@ void svc_drain_core(struct svc *s, unsigned k)
 		for (unsigned i = 0; i < n; i++) {
 			if (notes[i].type == FP_NOTE_APP_DELETED)
 				app_deleted_ack(s, notes[i].app_id);
+			else if (notes[i].type == FP_NOTE_LISTEN_DONE ||
+				 notes[i].type == FP_NOTE_LISTEN_CLOSED)
+				slow_listen_ack(s, &notes[i]);
 			else if (notes[i].type == FP_NOTE_PORT_FREE)
 				slow_port_free(s, notes[i].port);
 		}

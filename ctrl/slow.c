@@ -366,9 +366,59 @@ int slow_listen(struct svc *s, struct fp_app *a, const struct tas_msg *m)
 	}
 	log_info("app %u listens on port %u%s", a->id, port,
 		 reuse ? " (reuseport)" : "");
+	return 0; /* LISTEN_OPEN once every core confirmed (slow_listen_ack) */
 out:
 	app_kin_post(a, m->ctx_id, &e);
 	return 0;
+}
+
+static struct fp_app *app_by_id(struct svc *s, uint32_t id)
+{
+	for (unsigned i = 0; i < SVC_MAX_APPS; i++)
+		if (s->apps[i].used && !s->apps[i].dying && s->apps[i].id == id)
+			return &s->apps[i];
+	return NULL;
+}
+
+/**
+ * slow_listen_ack - a core applied a LISTEN or LISTEN_CLOSE; the app hears
+ * about it when the last core did
+ */
+void slow_listen_ack(struct svc *s, const struct fp_note *n)
+{
+	struct fp_app *a = app_by_id(s, n->app_id);
+	struct tas_ev e = { .user = n->user };
+
+	if (!a)
+		return;
+	if (n->type == FP_NOTE_LISTEN_DONE) {
+		for (unsigned i = 0; i < SVC_MAX_LISTEN; i++) {
+			struct listen_rec *l = &s->lst[i];
+
+			if (!l->used || l->app != a || l->user != n->user ||
+			    l->port != n->port || l->acks >= s->ncores)
+				continue;
+			if (++l->acks == s->ncores) {
+				e.type = TAS_EV_LISTEN_OPEN;
+				app_kin_post(a, l->ctx, &e);
+			}
+			return;
+		}
+		return;
+	}
+	for (unsigned i = 0; i < SVC_MAX_LISTEN; i++) {
+		struct listen_close *lc = &s->lclose[i];
+
+		if (!lc->used || lc->app != a || lc->user != n->user)
+			continue;
+		if (++lc->acks == s->ncores) {
+			e.type = TAS_EV_LISTEN_CLOSED;
+			e.status = (int16_t)lc->status;
+			app_kin_post(a, lc->ctx, &e);
+			lc->used = false;
+		}
+		return;
+	}
 }
 
 /**
@@ -379,7 +429,10 @@ int slow_listen_close(struct svc *s, struct fp_app *a, const struct tas_msg *m)
 	struct tas_ev e = { .type = TAS_EV_LISTEN_CLOSED,
 			    .user = m->user,
 			    .status = -ENOENT };
+	struct listen_close *lc = NULL;
 
+	if (m->ctx_id >= TAS_MAX_CTX || !a->ctx[m->ctx_id].used)
+		return -EPROTO;
 	for (unsigned i = 0; i < SVC_MAX_LISTEN; i++) {
 		struct listen_rec *l = &s->lst[i];
 
@@ -387,7 +440,17 @@ int slow_listen_close(struct svc *s, struct fp_app *a, const struct tas_msg *m)
 			l->used = false;
 			e.status = 0;
 		}
+		if (!lc && !s->lclose[i].used)
+			lc = &s->lclose[i];
 	}
+	if (e.status || !lc) {
+		/* nothing to undo on the cores: answer now */
+		app_kin_post(a, m->ctx_id, &e);
+		return 0;
+	}
+	*lc = (struct listen_close){
+		.used = true, .app = a, .ctx = m->ctx_id, .user = m->user
+	};
 	for (unsigned k = 0; k < s->ncores; k++) {
 		struct fp_cmd c = { .type = FP_CMD_LISTEN_CLOSE,
 				    .app_id = a->id,
@@ -395,7 +458,6 @@ int slow_listen_close(struct svc *s, struct fp_app *a, const struct tas_msg *m)
 				    .user = m->user };
 		svc_post_cmd(s, k, &c);
 	}
-	app_kin_post(a, m->ctx_id, &e);
 	return 0;
 }
 
@@ -404,9 +466,12 @@ int slow_listen_close(struct svc *s, struct fp_app *a, const struct tas_msg *m)
  */
 void slow_app_gone(struct svc *s, struct fp_app *a)
 {
-	for (unsigned i = 0; i < SVC_MAX_LISTEN; i++)
+	for (unsigned i = 0; i < SVC_MAX_LISTEN; i++) {
 		if (s->lst[i].used && s->lst[i].app == a)
 			s->lst[i].used = false;
+		if (s->lclose[i].used && s->lclose[i].app == a)
+			s->lclose[i].used = false;
+	}
 	for (unsigned i = 0; i < ARP_PENDING; i++)
 		if (s->arpq[i].used && s->arpq[i].cmd.app == a) {
 			slow_port_free(s, s->arpq[i].cmd.conn.local_port);

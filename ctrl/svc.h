@@ -60,6 +60,17 @@ struct listen_rec {
 	struct fp_app *app;
 	uint16_t ctx;
 	uint64_t user;
+	unsigned acks; /* cores that applied it */
+};
+
+/* A LISTEN_CLOSE waiting for every core. */
+struct listen_close {
+	bool used;
+	struct fp_app *app;
+	uint16_t ctx;
+	uint64_t user;
+	unsigned acks;
+	int status;
 };
 
 struct arp_entry {
@@ -91,6 +102,7 @@ struct svc {
 	struct fp_app apps[SVC_MAX_APPS];
 	uint32_t next_app_id;
 	struct listen_rec lst[SVC_MAX_LISTEN];
+	struct listen_close lclose[SVC_MAX_LISTEN];
 	struct arp_entry arp[ARP_CACHE];
 	struct arp_wait arpq[ARP_PENDING];
 	uint8_t port_used[EPHEMERAL_HI - EPHEMERAL_LO + 1];
@@ -120,6 +132,7 @@ void slow_port_free(struct svc *s, uint16_t port);
 int slow_listen(struct svc *s, struct fp_app *a, const struct tas_msg *m);
 int slow_listen_close(struct svc *s, struct fp_app *a, const struct tas_msg *m);
 void slow_app_gone(struct svc *s, struct fp_app *a);
+void slow_listen_ack(struct svc *s, const struct fp_note *n);
 /* stats text for tasctl */
 void slow_stats_text(struct svc *s, int fd);
 void slow_conns_text(struct svc *s, int fd);

@@ -215,7 +215,8 @@ void fp_emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
 }
 
 /* Pacing parameters (see "pacing" below). */
-#define PACE_BURST_SEGS 4
+#define PACE_BURST_SEGS 8   /* absorbs late wakeups without losing rate */
+#define PACE_QUANTUM_SEGS 2 /* per release: the peer ACKs every 2nd segment */
 #define PACE_BURST_NS 20000ull	     /* 20 us of the rate, at high rates */
 #define PACE_RATE_MAX 10000000000ull /* bytes/s; keeps ns products in 64 bits */
 #define NS_PER_S 1000000000ull
@@ -324,8 +325,12 @@ static void cc_feedback(struct fp_core *c, struct flow *f,
  * window it obeys: around each engine call that may send, fp_pace_begin
  * lowers cwnd to what the bucket allows and fp_pace_end puts the window
  * back, charges the bytes sent, and, when data still waits but the bucket
- * is empty, schedules the flow in the core's pacer for the moment one more
- * segment has accrued. Expired flows are marked dirty each poll.
+ * is empty, schedules the flow in the core's pacer for the moment the next
+ * release (PACE_QUANTUM_SEGS segments) has accrued. Expired flows are
+ * marked dirty each poll. A release is two segments, not one, because a
+ * receiver ACKs every second full segment at once but holds a lone one
+ * for its delayed-ACK timer, which would inflate the RTT that TIMELY
+ * reacts to (Linux paces TSO bursts of at least two segments likewise).
  *
  * Not paced: retransmissions the engine triggers itself, and anything
  * during loss recovery (no clamp then). A window the engine cut during the
@@ -374,7 +379,7 @@ void fp_pace_begin(struct fp_core *c, struct flow *f, uint64_t now, bool acks,
 		   struct fp_pace *ps)
 {
 	struct tcp_conn *tc = &f->tc;
-	uint64_t budget, left, room;
+	uint64_t budget, left, room, quantum;
 
 	(void)c;
 	ps->on = f->pace_rate && !tc->in_recovery;
@@ -387,9 +392,11 @@ void fp_pace_begin(struct fp_core *c, struct flow *f, uint64_t now, bool acks,
 	ps->timeouts = tc->st.timeouts;
 	budget = pace_budget(f, now);
 	left = seq_lt(tc->snd_nxt, tc->tx_end) ? tc->tx_end - tc->snd_nxt : 0;
-	/* whole segments while more waits: no runt now and another later */
+	quantum = (uint64_t)PACE_QUANTUM_SEGS * tc->snd_mss;
+	/* while more waits: a whole release or nothing, in whole segments
+	 * (no runt now and another later) */
 	if (budget < left && tc->snd_mss)
-		budget -= budget % tc->snd_mss;
+		budget = budget < quantum ? 0 : budget - budget % tc->snd_mss;
 	room = acks ? budget : (uint64_t)(tc->snd_nxt - tc->snd_una) + budget;
 	if (room < tc->cwnd)
 		tc->cwnd = (uint32_t)room;
@@ -408,7 +415,7 @@ void fp_pace_end(struct fp_core *c, struct flow *f, uint64_t now,
 {
 	struct tcp_conn *tc = &f->tc;
 	uint32_t sent;
-	uint64_t need;
+	uint64_t need, left;
 
 	if (!ps->on)
 		return;
@@ -419,7 +426,11 @@ void fp_pace_end(struct fp_core *c, struct flow *f, uint64_t now,
 		tc->cwnd = ps->cwnd; /* else keep the engine's cut */
 	if (!seq_lt(tc->snd_nxt, tc->tx_end) || tc->in_recovery)
 		return;
-	need = tc->snd_mss ? tc->snd_mss : 1;
+	/* the next release: a quantum, or what is left if less */
+	left = tc->tx_end - tc->snd_nxt;
+	need = (uint64_t)PACE_QUANTUM_SEGS * (tc->snd_mss ? tc->snd_mss : 1);
+	if (left < need)
+		need = left;
 	if (pace_budget(f, now) >= need) {
 		/* budget left: after an ACK, send it from flush (this
 		 * poll); after tcp_output the window binds, not the rate */

@@ -121,6 +121,8 @@ struct fp_cmd {
 
 enum fp_note_type {
 	FP_NOTE_APP_DELETED = 1, /* the core no longer touches the app */
+	FP_NOTE_LISTEN_DONE,	 /* a listener is active on this core */
+	FP_NOTE_LISTEN_CLOSED,	 /* ... and gone again */
 	FP_NOTE_PORT_FREE,	 /* active-open local port can be reused */
 };
 
@@ -129,6 +131,7 @@ struct fp_note {
 	uint32_t app_id;
 	uint16_t port;
 	uint16_t pad[3];
+	uint64_t user; /* LISTEN_*: the listener's app cookie */
 };
 
 /* Callbacks into the control thread's buffer pool (mutex-protected there;

@@ -463,10 +463,24 @@ void fp_note_flush(struct fp_core *c)
 	c->kick_ctrl = true;
 }
 
+static void listen_note(struct fp_core *c, const struct fp_cmd *m,
+			uint32_t type)
+{
+	struct fp_note n = { .type = type,
+			     .app_id = m->app_id,
+			     .port = m->port,
+			     .user = m->user };
+
+	fp_note_post(c, &n);
+}
+
 static void cmd_listen(struct fp_core *c, const struct fp_cmd *m)
 {
 	int xi = ctx_find(c, m->app_id, m->ctx_id), i;
 
+	/* the control thread answers the app once every core confirmed,
+	 * so a SYN right after LISTEN_OPEN finds the listener */
+	listen_note(c, m, FP_NOTE_LISTEN_DONE);
 	if (xi < 0)
 		return;
 	for (i = 0; i < MAX_LISTENERS && c->lst[i].used; i++)
@@ -489,6 +503,7 @@ static void cmd_listen_close(struct fp_core *c, const struct fp_cmd *m)
 		if (c->lst[i].used && c->lst[i].app == m->app &&
 		    c->lst[i].user == m->user)
 			c->lst[i].used = false;
+	listen_note(c, m, FP_NOTE_LISTEN_CLOSED);
 }
 
 static void cmd_connect(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
