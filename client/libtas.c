@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libtas.h"
@@ -796,6 +797,36 @@ LIBTAS_API void flextcp_context_waitclear(struct flextcp_context *ctx)
  */
 LIBTAS_API void flextcp_block(struct flextcp_context *ctx, int timeout_ms)
 {
+	static int spin_us = -1;
+
+	if (!libtas_ctx_ok(ctx))
+		return;
+	if (spin_us < 0) {
+		/* TAS_SPIN_US: poll this long before sleeping; a wakeup costs
+		 * tens of microseconds, a ping-pong reply often comes sooner */
+		const char *e = getenv("TAS_SPIN_US");
+
+		spin_us = e ? atoi(e) : 0;
+		if (spin_us < 0 || spin_us > 100000)
+			spin_us = 0;
+	}
+	if (spin_us > 0 && timeout_ms != 0) {
+		struct timespec ts;
+		uint64_t until;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		until = (uint64_t)ts.tv_sec * 1000000000ull +
+			(uint64_t)ts.tv_nsec + (uint64_t)spin_us * 1000;
+		for (;;) {
+			if (ctx_has_work(ctx->priv_))
+				return;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			if ((uint64_t)ts.tv_sec * 1000000000ull +
+				    (uint64_t)ts.tv_nsec >=
+			    until)
+				break;
+		}
+	}
 	if (flextcp_context_canwait(ctx) != 0)
 		return;
 	flextcp_context_wait(ctx, timeout_ms);

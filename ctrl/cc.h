@@ -16,9 +16,11 @@
 #define CC_ERR_LEN 256		     /* size of cc_parse's error buffer */
 #define CC_CWND_UNLIMITED UINT32_MAX /* cc_out.cwnd: no window limit */
 #define CC_RATE_UNLIMITED 0	     /* cc_out.rate: do not pace */
-#define CC_INTERVAL_DEFAULT_US 100   /* a few datacenter RTTs */
-#define CC_INIT_CWND_SEGS 10	     /* RFC 6928 */
-#define CC_MIN_CWND_SEGS 2	     /* RFC 5681 loss floor */
+#define CC_INTERVAL_DEFAULT_US \
+	1000		     /* a few RTTs on veth; 100us suits
+				      * datacenter NICs with spare cores */
+#define CC_INIT_CWND_SEGS 10 /* RFC 6928 */
+#define CC_MIN_CWND_SEGS 2   /* RFC 5681 loss floor */
 
 enum cc_algo {
 	CC_DCTCP = 0, /* RFC 8257, the default */

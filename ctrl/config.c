@@ -30,12 +30,12 @@ void config_usage(const char *prog)
 	       "  --cc ALGO         dctcp (default) | timely[:k=v,..] | "
 	       "const[:RATE] | reno\n"
 	       "  --cc-interval DUR how often the control thread recomputes "
-	       "windows (default 100us)\n"
+	       "windows (default 1ms)\n"
 	       "  --link SPEC       bottleneck model: rate=RATE,delay=DUR,"
 	       "queue=PKTS,ecn=PKTS\n"
 	       "  --mtu N           IP MTU (default: the device's)\n"
 	       "  --idle-us N       busy-poll this long before sleeping "
-	       "(default 200)\n"
+	       "(default 50)\n"
 	       "  --busy-poll       never sleep\n"
 	       "  --max-flows N     flows per core (default 16384)\n"
 	       "  --rxbuf BYTES     receive ring per connection (default "
@@ -156,7 +156,7 @@ int config_parse(struct tas_config *cfg, int argc, char **argv, char *err)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cores = 1;
 	cfg->socket = TAS_SOCKET_DEFAULT;
-	cfg->idle_us = 200;
+	cfg->idle_us = 50;
 	cfg->max_flows = 16384;
 	cfg->log_level = LOG_INFO;
 	cfg->rxbuf = cfg->txbuf = 131072;
