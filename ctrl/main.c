@@ -201,6 +201,7 @@ int main(int argc, char **argv)
 	s->sh.tcp.dctcp_ecn_echo = s->cfg.cc.algo == CC_DCTCP;
 	/* Reno stays inside the engine; the others run in this thread */
 	s->sh.cc_external = s->cfg.cc.algo != CC_RENO;
+	s->sh.tcp.ecn_external = s->sh.cc_external;
 	if (getrandom(s->sh.isn_secret, sizeof(s->sh.isn_secret), 0) !=
 	    sizeof(s->sh.isn_secret)) {
 		fprintf(stderr, "tas: getrandom: %s\n", strerror(errno));

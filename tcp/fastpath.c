@@ -86,11 +86,12 @@ const char *fp_stat_name(unsigned i)
  */
 void fp_tx_flush(struct fp_core *c)
 {
-	unsigned sent;
+	unsigned sent = 0;
 
-	if (!c->ntx)
-		return;
-	sent = nic_tx_burst(c->nic, c->queue, c->txq, c->ntx);
+	/* completions are polled even with nothing new to send: decorators
+	 * (the --link queue) move held frames along in that call */
+	if (c->ntx)
+		sent = nic_tx_burst(c->nic, c->queue, c->txq, c->ntx);
 	if (sent < c->ntx) {
 		stat_add(c, ST_TX_RING_FULL, 1);
 		/* keep the rest (and their headers) for the next flush */

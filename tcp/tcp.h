@@ -56,6 +56,8 @@ struct tcp_cfg {
 	uint32_t max_retries;  /* data retransmissions before giving up */
 	uint32_t init_cwnd_segs; /* RFC 6928: 10 */
 	bool tlp;		 /* RFC 8985 7 tail loss probes (SACK) */
+	bool ecn_external;	 /* ECE cuts the window in the caller's CC, not
+			       * here (DCTCP in the control thread) */
 	bool dctcp_ecn_echo;	 /* RFC 8257 3.2 receiver: ECE mirrors the
 				  * CE state of the data (else RFC 3168
 				  * ECE until CWR) */

@@ -184,8 +184,12 @@ static void ecn_ece(struct tcp_conn *c)
 {
 	if (c->in_recovery || !seq_geq(c->snd_una, c->ecn_recover))
 		return;
-	c->ssthresh = tcp_max32(tcp_flight(c) / 2, 2u * c->snd_mss);
-	c->cwnd = tcp_max32(c->ssthresh, c->snd_mss);
+	/* with an external CC (DCTCP in the control thread) the window cut
+	 * is its job; CWR still tells a classic receiver to stop echoing */
+	if (!c->cfg->ecn_external) {
+		c->ssthresh = tcp_max32(tcp_flight(c) / 2, 2u * c->snd_mss);
+		c->cwnd = tcp_max32(c->ssthresh, c->snd_mss);
+	}
 	c->cwr_pending = true;
 	c->ecn_recover = c->snd_max;
 }
