@@ -18,10 +18,8 @@
  * Exits non-zero on any mismatch, connection failure, early close, or when
  * no request completes for STALL_S seconds.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -32,9 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/examples/bench_common.h"
+
 #define EV_BATCH 64
-#define MAX_CONNS 4096
-#define DEFAULT_DURATION_S 5
 #define STALL_S 10
 #define RX_CHUNK 65536
 
@@ -49,38 +47,23 @@ struct kconn {
 };
 
 static struct sockaddr_in dst;
+static struct bench_rpc_args args;
 static struct kconn *conns;
-static long nconns = 1, size = 64, max_requests = -1;
-static double duration_s = -1;
+static long nconns, size, max_requests;
+static double duration_s;
 static int churn, busy_poll, ep, stopping;
 static uint64_t completed, start_ns, last_progress_ns;
 static uint8_t *txbuf, rxbuf[RX_CHUNK];
-static double *lat_us;
-static size_t nlat, lat_cap;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+static struct bench_lat lat;
 
 static uint8_t pattern(const struct kconn *r, size_t i)
 {
-	return (uint8_t)(r->id * 7u + r->req * 13u + i);
-}
-
-static void fail(const char *what)
-{
-	fprintf(stderr, "krpc_client: %s\n", what);
-	exit(1);
+	return bench_rpc_pattern(r->id, r->req, i);
 }
 
 static void fail_errno(const char *what)
 {
-	fprintf(stderr, "krpc_client: %s: %s\n", what, strerror(errno));
-	exit(1);
+	bench_fail_err(what, errno);
 }
 
 static void arm(struct kconn *r, int out)
@@ -122,7 +105,7 @@ static int time_is_up(void)
 {
 	if (max_requests >= 0)
 		return completed >= (uint64_t)max_requests;
-	return (double)(now_ns() - start_ns) / 1e9 >= duration_s;
+	return (double)(bench_now_ns() - start_ns) / 1e9 >= duration_s;
 }
 
 static void open_conn(struct kconn *r, int blocking)
@@ -160,27 +143,13 @@ static void start_request(struct kconn *r)
 	r->busy = 1;
 	r->tx_done = 0;
 	r->rx_done = 0;
-	r->sent_ns = now_ns();
+	r->sent_ns = bench_now_ns();
 	if (churn) {
 		open_conn(r, 0);
 		if (r->connecting)
 			return;
 	}
 	send_some(r);
-}
-
-static void record(double us)
-{
-	if (nlat == lat_cap) {
-		size_t ncap = lat_cap ? 2 * lat_cap : 4096;
-		double *n = realloc(lat_us, ncap * sizeof(*n));
-
-		if (n == NULL)
-			fail("out of memory");
-		lat_us = n;
-		lat_cap = ncap;
-	}
-	lat_us[nlat++] = us;
 }
 
 static void close_conn(struct kconn *r)
@@ -203,7 +172,7 @@ static void receive(struct kconn *r)
 			fail_errno("receive failed");
 		}
 		if (n == 0)
-			fail("server closed a connection early");
+			bench_fail("server closed a connection early");
 		if (!r->busy || r->rx_done + (size_t)n > (size_t)size) {
 			fprintf(stderr,
 				"krpc_client: connection %u: unexpected %zd "
@@ -224,9 +193,9 @@ static void receive(struct kconn *r)
 		r->rx_done += (size_t)n;
 		if (r->rx_done < (size_t)size)
 			continue;
-		record((double)(now_ns() - r->sent_ns) / 1e3);
+		bench_lat_add(&lat, (double)(bench_now_ns() - r->sent_ns) / 1e3);
 		completed++;
-		last_progress_ns = now_ns();
+		last_progress_ns = bench_now_ns();
 		r->req++;
 		if (churn)
 			close_conn(r);
@@ -280,139 +249,64 @@ static void run_loop(void)
 			fail_errno("epoll_wait");
 		for (int i = 0; i < n; i++)
 			handle(evs[i].data.ptr, evs[i].events);
-		if (now_ns() - last_progress_ns > STALL_S * 1000000000ull)
-			fail("stalled: no reply for 10 s");
+		if (bench_now_ns() - last_progress_ns > STALL_S * 1000000000ull)
+			bench_fail("stalled: no reply for 10 s");
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
+static void extra_opt(int val)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double pct(double p)
-{
-	size_t i;
-
-	if (nlat == 0)
-		return 0;
-	i = (size_t)(p * (double)(nlat - 1) + 0.5);
-	return lat_us[i];
-}
-
-static void usage(const char *why, const char *arg)
-{
-	fprintf(stderr,
-		"krpc_client: %s%s%s; usage: krpc_client --ip A --port "
-		"P [--conns C] [--size S] [--duration SEC | "
-		"--requests N] [--churn] [--busy-poll]\n",
-		why, arg ? " " : "", arg ? arg : "");
-	exit(2);
-}
-
-static long parse_num(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v < min || v > max)
-		usage(what, s);
-	return v;
+	if (val == 'C')
+		churn = 1;
+	else
+		busy_poll = 1;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "ip", required_argument, NULL, 'i' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "conns", required_argument, NULL, 'c' },
-		{ "size", required_argument, NULL, 's' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "requests", required_argument, NULL, 'n' },
+	static const struct option extra[] = {
 		{ "churn", no_argument, NULL, 'C' },
 		{ "busy-poll", no_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int have_ip = 0, o;
-	long port = -1;
 	double secs;
 
+	bench_prog = "krpc_client";
+	bench_synopsis = "krpc_client --ip A --port P [--conns C] [--size S] "
+			 "[--duration SEC | --requests N] [--churn] "
+			 "[--busy-poll]";
+	bench_rpc_parse(argc, argv, extra, extra_opt, &args);
+	nconns = args.conns;
+	size = args.size;
+	max_requests = args.max_requests;
+	duration_s = args.duration_s;
 	dst.sin_family = AF_INET;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case 'i':
-			if (inet_pton(AF_INET, optarg, &dst.sin_addr) != 1)
-				usage("bad IPv4 address", optarg);
-			have_ip = 1;
-			break;
-		case 'p':
-			port = parse_num(optarg, 1, 65535, "bad port");
-			break;
-		case 'c':
-			nconns = parse_num(optarg, 1, MAX_CONNS, "bad conns");
-			break;
-		case 's':
-			size = parse_num(optarg, 1, 1 << 20, "bad size");
-			break;
-		case 'd':
-			duration_s = (double)parse_num(optarg, 1, 86400,
-						       "bad duration");
-			break;
-		case 'n':
-			max_requests =
-				parse_num(optarg, 1, 1L << 40, "bad requests");
-			break;
-		case 'C':
-			churn = 1;
-			break;
-		case 'B':
-			busy_poll = 1;
-			break;
-		default:
-			usage("bad argument", argv[optind - 1]);
-		}
-	}
-	if (!have_ip || port < 0 || optind != argc)
-		usage("missing --ip or --port", NULL);
-	if (duration_s > 0 && max_requests > 0)
-		usage("--duration and --requests exclude each other", NULL);
-	if (duration_s < 0 && max_requests < 0)
-		duration_s = DEFAULT_DURATION_S;
-	dst.sin_port = htons((uint16_t)port);
+	dst.sin_addr.s_addr = args.ip_be;
+	dst.sin_port = htons((uint16_t)args.port);
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	conns = calloc((size_t)nconns, sizeof(*conns));
 	txbuf = malloc((size_t)size);
 	if (ep < 0 || conns == NULL || txbuf == NULL)
-		fail("out of memory");
+		bench_fail("out of memory");
 	for (long i = 0; i < nconns; i++) {
 		conns[i].id = (uint32_t)i;
 		conns[i].fd = -1;
 		if (!churn)
 			open_conn(&conns[i], 1);
 	}
-	start_ns = now_ns();
+	start_ns = bench_now_ns();
 	last_progress_ns = start_ns;
 	for (long i = 0; i < nconns; i++)
 		start_request(&conns[i]);
 	run_loop();
-	secs = (double)(now_ns() - start_ns) / 1e9;
+	secs = (double)(bench_now_ns() - start_ns) / 1e9;
 	for (long i = 0; i < nconns; i++)
 		if (conns[i].fd >= 0)
 			close_conn(&conns[i]);
 
-	qsort(lat_us, nlat, sizeof(*lat_us), cmp_double);
-	printf("krpc_client: %llu %s in %.2f s, %.1f %s/s, latency p50 "
-	       "%.1f us, p99 %.1f us, p99.9 %.1f us\n",
-	       (unsigned long long)completed, churn ? "cycles" : "requests",
-	       secs, secs > 0 ? (double)completed / secs : 0.0,
-	       churn ? "cycles" : "req", pct(0.50), pct(0.99), pct(0.999));
-	free(lat_us);
+	bench_rpc_report(&lat, completed, secs,
+			 churn ? "cycles" : "requests", churn ? "cycles" : "req");
 	free(txbuf);
 	free(conns);
 	return 0;
