@@ -741,7 +741,7 @@ static void flush(struct fp_core *c, uint64_t now)
 	}
 	c->nnotify = keep;
 
-	for (int k = 0; k < MAX_CTX; k++) {
+	for (int k = 0; k < c->nctx; k++) {
 		struct fp_ctx *x = &c->ctx[k];
 
 		if (!x->kick)
@@ -787,7 +787,7 @@ static bool core_has_work(struct fp_core *c)
 {
 	if (!tas_ring_empty(&c->cmd_in) || !tas_ring_empty(&c->frame_in))
 		return true;
-	for (int i = 0; i < MAX_CTX; i++)
+	for (int i = 0; i < c->nctx; i++)
 		if (c->ctx[i].used && !c->ctx[i].dead &&
 		    !tas_ring_empty(&c->ctx[i].atx))
 			return true;
@@ -797,7 +797,7 @@ static bool core_has_work(struct fp_core *c)
 
 static void set_sleeping(struct fp_core *c, uint32_t v)
 {
-	for (int i = 0; i < MAX_CTX; i++)
+	for (int i = 0; i < c->nctx; i++)
 		if (c->ctx[i].used && c->ctx[i].seg_hdr)
 			atomic_store_explicit(
 				&c->ctx[i].seg_hdr->sleeping[c->id], v,

@@ -315,7 +315,7 @@ unsigned fp_poll_apps(struct fp_core *c, uint64_t now)
 	struct tas_cmd cmds[APP_CMD_BURST];
 	unsigned work = 0;
 
-	for (int i = 0; i < MAX_CTX; i++) {
+	for (int i = 0; i < c->nctx; i++) {
 		struct fp_ctx *x = &c->ctx[i];
 		uint32_t n;
 
@@ -337,7 +337,7 @@ unsigned fp_poll_apps(struct fp_core *c, uint64_t now)
 
 static int ctx_find(struct fp_core *c, uint32_t app_id, uint16_t ctx_id)
 {
-	for (int i = 0; i < MAX_CTX; i++)
+	for (int i = 0; i < c->nctx; i++)
 		if (c->ctx[i].used && c->ctx[i].app_id == app_id &&
 		    c->ctx[i].ctx_id == ctx_id)
 			return i;
@@ -354,6 +354,8 @@ static void cmd_ctx_add(struct fp_core *c, const struct fp_cmd *m)
 		;
 	if (i == MAX_CTX)
 		return;
+	if (i + 1 > c->nctx)
+		c->nctx = i + 1; /* loops over contexts stop here */
 	struct fp_ctx *x = &c->ctx[i];
 	memset(x, 0, sizeof(*x));
 	x->ctx_id = m->ctx_id;
@@ -422,7 +424,7 @@ static void cmd_app_del(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
 	for (int i = 0; i < MAX_LISTENERS; i++)
 		if (c->lst[i].used && c->lst[i].app == m->app)
 			c->lst[i].used = false;
-	for (int i = 0; i < MAX_CTX; i++)
+	for (int i = 0; i < c->nctx; i++)
 		if (c->ctx[i].used && c->ctx[i].app == m->app)
 			memset(&c->ctx[i], 0, sizeof(c->ctx[i]));
 	/* the RSTs go out before the app's memory does */

@@ -72,6 +72,7 @@ struct fp_core {
 	/* --- flows and app state (core-private) --- */
 	struct flow_table ft;
 	struct fp_ctx ctx[MAX_CTX];
+	int nctx; /* contexts in use are all below this index */
 	struct fp_listener lst[MAX_LISTENERS];
 	unsigned lst_rr;
 	uint32_t *dirty; /* flows needing tcp_output */
