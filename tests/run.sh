@@ -45,10 +45,12 @@ run_suite()
 	local out
 	out=$(mktemp)
 	echo "=== $name"
+	local t0=$SECONDS
 	timeout -k 10 "$SUITE_TIMEOUT" "$@" >"$out" 2>&1
 	local rc=$?
 	cat "$out"
 	count "$out" "$rc" "$name"
+	echo "--- $name: $((SECONDS - t0)) s"
 	rm -f "$out"
 }
 
@@ -80,6 +82,7 @@ for dir in netns apps sim hw; do
 done
 
 echo
+echo "suites took $SECONDS s"
 if [ ${#failed_suites[@]} -gt 0 ]; then
 	echo "failed suites: ${failed_suites[*]}"
 fi
