@@ -309,8 +309,12 @@ static void cc_feedback(struct fp_core *c, struct flow *f,
 	uint32_t w = atomic_load_explicit(&sl->out_cwnd, memory_order_relaxed);
 	uint64_t rate =
 		atomic_load_explicit(&sl->out_rate, memory_order_relaxed);
-	if (w)
+	if (w) {
+		/* ssthresh too: between intervals the engine then grows the
+		 * window linearly instead of slow-starting past the CC */
 		f->tc.cwnd = w;
+		f->tc.ssthresh = w;
+	}
 	/* a rate (TIMELY, const) is enforced by pacing, 0 turns it off */
 	f->pace_rate = rate < PACE_RATE_MAX ? rate : PACE_RATE_MAX;
 	if (!f->pace_rate)
