@@ -157,7 +157,8 @@ struct tsock {
 	bool reset;	       /* aborted by the service */
 	bool reuseaddr, reuseport;
 	bool bound;
-	int so_error;		      /* pending error, reported once */
+	bool exit_closed; /* closed by exit(): CONN_CLOSED pending */
+	int so_error;	  /* pending error, reported once */
 	int rcvtimeo_ms, sndtimeo_ms; /* 0 = none */
 	struct sockaddr_in local, remote;
 	struct sock_listen *lst;  /* TS_LISTEN */

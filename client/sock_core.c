@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
 
@@ -188,6 +189,105 @@ int sock_fail(int err)
 	return -1;
 }
 
+/* How long exit() waits for sent bytes to be acknowledged, and then for
+ * the service to take the closes. */
+#define SOCK_EXIT_ACK_MS 5000
+#define SOCK_EXIT_CLOSE_MS 1000
+
+/*
+ * Bytes of @ts's send ring not yet acknowledged. libtas has no accessor
+ * for this (tx_space says 0 once the send half is shut), so it is read from
+ * the connection's counters: bytes allocated minus bytes freed by acks.
+ */
+static uint32_t exit_unacked(const struct tsock *ts)
+{
+	return ts->conn.tx_alloc_ - ts->conn.tx_freed_;
+}
+
+/* A connection exit_close() must still finish. */
+static bool exit_live(const struct tsock *ts)
+{
+	return ts->state == TS_CONNECTED && ts->conn_live && !ts->reset;
+}
+
+/*
+ * One pass over the fd table (lock held). @phase 0: whether a connection
+ * still has unacknowledged bytes; 1: close every live connection; 2:
+ * whether a close is still unanswered.
+ */
+static bool exit_scan(int maxfd, int phase)
+{
+	for (int fd = 0; fd < maxfd; fd++) {
+		struct tsock *ts = sock_tcp(sock_peek(fd));
+
+		if (ts == NULL || !exit_live(ts))
+			continue;
+		if (phase == 0 && !ts->exit_closed && exit_unacked(ts) > 0)
+			return true;
+		if (phase == 1 && !ts->exit_closed &&
+		    flextcp_connection_close(&sock_proc.ctx, &ts->conn) == 0) {
+			ts->exit_closed = true;
+			ts->tx_shut = true;
+			ts->rd_shut = true;
+		}
+		if (phase == 2 && ts->exit_closed)
+			return true;
+	}
+	return false;
+}
+
+/* Sleep on the context until @phase is done or @timeout_ms passed. */
+static void exit_wait(int maxfd, int phase, int timeout_ms)
+{
+	struct pollfd p[2];
+	struct timespec dl;
+	int left;
+
+	sock_deadline_set(&dl, timeout_ms);
+	for (;;) {
+		sock_dispatch();
+		if (!exit_scan(maxfd, phase))
+			return;
+		left = sock_deadline_left(&dl);
+		if (left == 0)
+			return;
+		sock_sleep(p, 0, left < 10 ? left : 10, NULL);
+	}
+}
+
+/*
+ * exit(): Linux closes every fd and the kernel still delivers what was
+ * sent. The send rings live in this process's segment, and the service
+ * lets a connection outlive its app only once nothing but the FIN is
+ * unacknowledged (it resets the rest). So wait, bounded, until the bytes
+ * sent are acknowledged, then close every connection (FIN, or RST with
+ * unread data, as Linux) and wait until the service took the closes. Not
+ * run by _exit() or fatal signals, nor in a forked child.
+ */
+static void sock_exit(void)
+{
+	struct timespec lk;
+	struct rlimit rl;
+	int maxfd = SOCK_FD_MAX;
+
+	if (sock_proc.up != 1 || sock_proc.child || sock_proc.tab == NULL)
+		return;
+	/* a thread stuck holding the lock must not hold up the exit */
+	clock_gettime(CLOCK_REALTIME, &lk);
+	lk.tv_sec += 1;
+	if (pthread_mutex_timedlock(&sock_proc.lock, &lk) != 0)
+		return;
+	if (sock_proc.up == 1 && !sock_proc.child) {
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur < (rlim_t)SOCK_FD_MAX)
+			maxfd = (int)rl.rlim_cur;
+		exit_wait(maxfd, 0, SOCK_EXIT_ACK_MS);
+		exit_scan(maxfd, 1);
+		exit_wait(maxfd, 2, SOCK_EXIT_CLOSE_MS);
+	}
+	sock_unlock();
+}
+
 /**
  * sock_tas_up - register with the daemon once (lock held)
  *
@@ -204,6 +304,7 @@ int sock_tas_up(void)
 		if (flextcp_init() == 0 &&
 		    flextcp_context_create(&sock_proc.ctx) == 0) {
 			sock_proc.up = 1;
+			atexit(sock_exit);
 			return 0;
 		}
 		sock_proc.up = -1;

@@ -316,6 +316,7 @@ static void ev_closed(struct flextcp_connection *c, int status)
 	struct tsock *ts = container_of(c, struct tsock, conn);
 
 	ts->conn_live = false;
+	ts->exit_closed = false;
 	if (ts->orphan) {
 		tsock_free(ts);
 		return;

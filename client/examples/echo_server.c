@@ -6,7 +6,7 @@
  *
  * Prints "echo_server: listening on port P (N threads)" once every listener
  * is open. A connection is closed after the peer closed its side and every
- * byte was echoed. Uses only <tas_ll.h> and libc.
+ * byte was echoed. Uses only <tas_ll.h>, libc and bench_common.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include <tas_ll.h>
+
+#include "bench_common.h"
 
 #define EV_BATCH 64
 #define MAX_THREADS FLEXTCP_MAX_CONTEXTS
@@ -49,10 +51,8 @@ static struct econn *econn_new(void)
 {
 	struct econn *e = calloc(1, sizeof(*e));
 
-	if (e == NULL) {
-		fprintf(stderr, "echo_server: out of memory\n");
-		exit(1);
-	}
+	if (e == NULL)
+		bench_fail("out of memory");
 	return e;
 }
 
@@ -73,10 +73,8 @@ static void piece_push(struct econn *e, void *buf, size_t len)
 			size_t ncap = e->cap ? 2 * e->cap : 8;
 			struct piece *n = realloc(e->pieces, ncap * sizeof(*n));
 
-			if (n == NULL) {
-				fprintf(stderr, "echo_server: out of memory\n");
-				exit(1);
-			}
+			if (n == NULL)
+				bench_fail("out of memory");
 			e->pieces = n;
 			e->cap = ncap;
 		}
@@ -202,55 +200,15 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static long parse_num(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "echo_server: bad %s '%s' (want %ld..%ld)\n",
-			what, s, min, max);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "threads", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct worker w[MAX_THREADS];
 	pthread_t thr[MAX_THREADS];
-	long port = -1, nthreads = 1;
-	int o;
+	long port, nthreads;
 
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case 'p':
-			port = parse_num(optarg, 1, 65535, "port");
-			break;
-		case 't':
-			nthreads = parse_num(optarg, 1, MAX_THREADS, "threads");
-			break;
-		default:
-			fprintf(stderr,
-				"echo_server: bad argument '%s'; usage: "
-				"echo_server --port P [--threads N]\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (port < 0 || optind != argc) {
-		fprintf(stderr, "echo_server: usage: echo_server --port P "
-				"[--threads N]\n");
-		return 2;
-	}
+	bench_prog = "echo_server";
+	bench_synopsis = "echo_server --port P [--threads N]";
+	bench_echo_parse(argc, argv, MAX_THREADS, &port, &nthreads, NULL);
 	if (flextcp_init() != 0)
 		return 1;
 	for (int i = 0; i < nthreads; i++) {

@@ -41,7 +41,6 @@ static uint64_t completed, start_ns;
 static struct bench_lat lat;
 static int stopping;
 
-
 static uint8_t pattern(const struct rconn *r, size_t i)
 {
 	return bench_rpc_pattern(r->id, r->req, i);
@@ -226,7 +225,8 @@ int main(int argc, char **argv)
 	open_left = nconns;
 	for (long i = 0; i < nconns; i++) {
 		conns[i].id = (uint32_t)i;
-		if (flextcp_connection_open(&ctx, &conns[i].c, ntohl(args.ip_be),
+		if (flextcp_connection_open(&ctx, &conns[i].c,
+					    ntohl(args.ip_be),
 					    (uint16_t)args.port) != 0)
 			bench_fail("cannot open a connection");
 	}

@@ -4,3 +4,15 @@ $(HOSTILE_BIN): $(BUILD)/tests/apps/hostile.o
 	$(CC) $(LDFLAGS) -o $@ $^
 ALL_TARGETS += $(HOSTILE_BIN)
 ALL_OBJS += $(BUILD)/tests/apps/hostile.o
+
+# ---- sock_semantics (sockets owner): CMocka socket-semantics tests of
+# libtas_sockets.so against two running daemons (tests/apps/sockets_wire.sh);
+# finds libtas_sockets.so and libtas.so in $(BUILD) through $ORIGIN/../.. ----
+SOCK_SEM_BIN := $(BUILD)/tests/apps/sock_semantics
+$(SOCK_SEM_BIN): $(BUILD)/tests/apps/sock_semantics.o $(SOCK_SO)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/tests/apps/sock_semantics.o \
+		-L$(BUILD) -ltas_sockets -Wl,-rpath,'$$ORIGIN/../..' \
+		$(CMOCKA_LIBS) -lpthread
+ALL_TARGETS += $(SOCK_SEM_BIN)
+ALL_OBJS += $(BUILD)/tests/apps/sock_semantics.o
+# ---- end sock_semantics ----

@@ -26,6 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "client/examples/bench_common.h"
+
 #define EV_BATCH 64
 #define MAX_THREADS 64
 #define BACKLOG 1024
@@ -51,8 +53,7 @@ static atomic_int listening;
 
 static void die(const char *what)
 {
-	fprintf(stderr, "kecho_server: %s: %s\n", what, strerror(errno));
-	exit(1);
+	bench_fail_err(what, errno);
 }
 
 static void conn_close(struct worker *w, struct kconn *k)
@@ -198,65 +199,16 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static long parse_num(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "kecho_server: bad %s '%s' (want %ld..%ld)\n",
-			what, s, min, max);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "ip", required_argument, NULL, 'i' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct worker w[MAX_THREADS];
 	pthread_t thr[MAX_THREADS];
 	struct in_addr ip = { .s_addr = htonl(INADDR_ANY) };
-	long port = -1, nthreads = 1;
-	int o;
+	long port, nthreads;
 
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case 'p':
-			port = parse_num(optarg, 1, 65535, "port");
-			break;
-		case 't':
-			nthreads = parse_num(optarg, 1, MAX_THREADS, "threads");
-			break;
-		case 'i':
-			if (inet_pton(AF_INET, optarg, &ip) != 1) {
-				fprintf(stderr, "kecho_server: bad ip '%s'\n",
-					optarg);
-				return 2;
-			}
-			break;
-		default:
-			fprintf(stderr,
-				"kecho_server: bad argument '%s'; usage: "
-				"kecho_server --port P [--threads N] [--ip "
-				"A]\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (port < 0 || optind != argc) {
-		fprintf(stderr, "kecho_server: usage: kecho_server --port P "
-				"[--threads N] [--ip A]\n");
-		return 2;
-	}
+	bench_prog = "kecho_server";
+	bench_synopsis = "kecho_server --port P [--threads N] [--ip A]";
+	bench_echo_parse(argc, argv, MAX_THREADS, &port, &nthreads, &ip.s_addr);
 	for (int i = 0; i < nthreads; i++) {
 		w[i].id = i;
 		w[i].ip = ip;

@@ -193,7 +193,8 @@ static void receive(struct kconn *r)
 		r->rx_done += (size_t)n;
 		if (r->rx_done < (size_t)size)
 			continue;
-		bench_lat_add(&lat, (double)(bench_now_ns() - r->sent_ns) / 1e3);
+		bench_lat_add(&lat,
+			      (double)(bench_now_ns() - r->sent_ns) / 1e3);
 		completed++;
 		last_progress_ns = bench_now_ns();
 		r->req++;
@@ -305,8 +306,8 @@ int main(int argc, char **argv)
 		if (conns[i].fd >= 0)
 			close_conn(&conns[i]);
 
-	bench_rpc_report(&lat, completed, secs,
-			 churn ? "cycles" : "requests", churn ? "cycles" : "req");
+	bench_rpc_report(&lat, completed, secs, churn ? "cycles" : "requests",
+			 churn ? "cycles" : "req");
 	free(txbuf);
 	free(conns);
 	return 0;

@@ -15,7 +15,6 @@ import statistics
 import sys
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "build/bench"
-PENDING_IP = "pending: needs libtas_interpose"
 
 
 def load():
@@ -73,7 +72,8 @@ def cell(cfg, metric, missing=None):
         if quick and (cfg.startswith("s2_tas_tas") or
                       (cfg.startswith("s2_") and "_1024_" in cfg and
                        not cfg.endswith("_16")) or
-                      cfg == "s6_wire_64_1"):
+                      cfg == "s6_wire_64_1" or cfg.startswith("s5_") or
+                      cfg.startswith("s7_") and cfg.endswith("000")):
             return "full run only"
         return missing or "not measured"
     med, lo, hi, n = s
@@ -84,12 +84,13 @@ def cell(cfg, metric, missing=None):
     return f"{fmt_num(med)} ±{(hi - lo) / 2 / med * 100:.0f}%" + tail
 
 
-def ratio(tcfg, lcfg, metric, better):
-    t = stat(tcfg, metric) if tcfg else None
-    li = stat(lcfg, metric) if lcfg else None
-    if not t or not li or li[0] == 0:
-        return ""
-    r = t[0] / li[0]
+def ratio(tcfg, lcfg, metric, better, r=None):
+    if r is None:
+        t = stat(tcfg, metric) if tcfg else None
+        li = stat(lcfg, metric) if lcfg else None
+        if not t or not li or li[0] == 0:
+            return ""
+        r = t[0] / li[0]
     wins = (r < 1) if better == "lower" else (r > 1)
     mark = "↓" if better == "lower" else "↑"
     who = "TAS" if wins else "Linux"
@@ -129,6 +130,54 @@ sc = "4 churn connect/64 B request/close, 4 parallel, Linux client"
 ROWS.append((sc, "cycles/s", "s4_tas_srv", "s4_linux", "req_s", "higher"))
 ROWS.append((sc, "CPU-µs/cycle (machine)", "s4_tas_srv", "s4_linux",
              "cpu_us_per_req", "lower"))
+for side, label in (("tas_srv", "server under LD_PRELOAD, Linux client"),
+                    ("tas_cli", "client under LD_PRELOAD, Linux server")):
+    sc = (f"5 sockperf ping-pong 64 B, {label} vs Linux<->Linux "
+          "(round trip)")
+    for key, lbl in LAT:
+        ROWS.append((sc, f"{lbl} µs", f"s5_sp_{side}", "s5_sp_linux", key,
+                     "lower"))
+    ROWS.append((sc, "msg/s", f"s5_sp_{side}", "s5_sp_linux", "req_s",
+                 "higher"))
+    ROWS.append((sc, "CPU-µs/msg (machine)", f"s5_sp_{side}",
+                 "s5_sp_linux", "cpu_us_per_req", "lower"))
+for t in ("set", "get"):
+    sc = (f"5 redis-benchmark {t.upper()} -c 50 -d 64 -P 1, redis-server "
+          "under LD_PRELOAD vs Linux, Linux client")
+    ROWS.append((sc, "req/s", f"s5_rb_tas_{t}", f"s5_rb_linux_{t}", "req_s",
+                 "higher"))
+    for key, lbl in LAT[:2]:
+        ROWS.append((sc, f"{lbl} µs", f"s5_rb_tas_{t}", f"s5_rb_linux_{t}",
+                     key, "lower"))
+    ROWS.append((sc, "CPU-µs/req (machine)", f"s5_rb_tas_{t}",
+                 f"s5_rb_linux_{t}", "cpu_us_per_req", "lower"))
+ROWS7 = []
+for conns in (1, 100, 1000, 10000):
+    sc = (f"7 scale {conns:,} conn, 64 B closed loop, rpc_client vs "
+          "krpc_client, Linux echo server")
+    t, li = f"s7_tas_{conns}", f"s7_linux_{conns}"
+    ROWS7.append((sc, "req/s", t, li, "req_s", "higher"))
+    ROWS7.append((sc, "CPU-µs/req (machine)", t, li, "cpu_us_per_req",
+                  "lower"))
+    ROWS7.append((sc, "p99 µs", t, li, "p99_us", "lower"))
+    ROWS7.append((sc, "memory B/conn (note c)", t, li, None, "lower"))
+
+
+def mem_cell(tcfg, lcfg):
+    """Scenario 7 memory: daemon RSS (PSS) delta per connection for TAS,
+    kernel Slab + socket buffer delta per connection for Linux."""
+    rss, pss = stat(tcfg, "rss_b_per_conn"), stat(tcfg, "pss_b_per_conn")
+    km = stat(lcfg, "kmem_b_per_conn")
+    t = cell(tcfg, "rss_b_per_conn")
+    if rss and pss:
+        t = f"RSS {fmt_num(rss[0])}, PSS {fmt_num(pss[0])}"
+    li = cell(lcfg, "kmem_b_per_conn")
+    if km:
+        li = f"kernel {fmt_num(km[0])}"
+    r = ""
+    if rss and km and km[0] > 0:
+        r = ratio(tcfg, lcfg, None, "lower", rss[0] / km[0])
+    return t, li, r
 
 
 def table_rows():
@@ -136,10 +185,6 @@ def table_rows():
     for sc, metric, t, li, key, better in ROWS:
         out.append([sc, metric, cell(t, key), cell(li, key),
                     ratio(t, li, key, better)])
-    for lbl in ("sockperf ping-pong under LD_PRELOAD",
-                "redis-benchmark GET/SET under LD_PRELOAD"):
-        out.append(["5 unmodified programs: " + lbl, "-", PENDING_IP,
-                    PENDING_IP, ""])
     nok = "n/a: no kernel path"
     for conns in (1, 16):
         out.append([f"6 wire TAS<->TAS 64 B RPC, {conns} conn",
@@ -166,8 +211,15 @@ def table_rows():
     if b and c:
         out.append(["6 wire bulk / memcpy ceiling", "fraction",
                     f"{b[0] / c[0]:.4f}", "", ""])
-    out.append(["7 scale 1/100/1,000/10,000 connections", "req/s, "
-                "daemon bytes/conn", PENDING_IP, PENDING_IP, ""])
+    for sc, metric, t, li, key, better in ROWS7:
+        if key is None:
+            out.append([sc, metric, *mem_cell(t, li)])
+        else:
+            out.append([sc, metric, cell(t, key), cell(li, key),
+                        ratio(t, li, key, better)])
+    if FACTS.get("mode", "").startswith("smoke"):
+        # the smoke run measures a few rows only: print those
+        out = [r for r in out if r[2][:1].isdigit() or r[3][:1].isdigit()]
     return out
 
 
@@ -179,6 +231,14 @@ NOTES = [
     "then the winner",
     "note b: both daemons; perf counts user+kernel, callgrind user space "
     "only (daemons at --idle-us 0, counters zeroed after the warm-up)",
+    "note c: peak while the client runs minus just before, per "
+    "connection; TAS: the client-side daemon's RSS and PSS (smaps_rollup; "
+    "the per-app segment is a sparse memfd, only resident pages count, PSS "
+    "shares them with the app); Linux: machine-wide Slab plus namespace "
+    "A's socket buffer pages (sockstat), kernel memory having no process",
+    "scenario 5 latency: sockperf --full-rtt (round trip, like scenario 1); "
+    "redis-benchmark's percentiles have ~1 ms-bucket resolution at high "
+    "values",
 ]
 
 
@@ -238,8 +298,19 @@ def write_csv():
             s = stat(cfg, key)
             w.writerow([sc, metric] + (list(s) if s else [""] * 4) +
                        [""] * 4 + ["", ""])
-        for sc in ("5 unmodified programs", "7 scale"):
-            w.writerow([sc, PENDING_IP] + [""] * 10)
+        for sc, metric, t, li, key, better in ROWS7:
+            keys = ((key, key),) if key else (
+                ("rss_b_per_conn", "kmem_b_per_conn"),
+                ("pss_b_per_conn", None))
+            for tk, lk in keys:
+                ts = stat(t, tk)
+                ls = stat(li, lk) if lk else None
+                r = ""
+                if ts and ls and ls[0]:
+                    r = f"{ts[0] / ls[0]:.4f}"
+                w.writerow([sc, metric if key else f"{tk} / {lk}"] +
+                           (list(ts) if ts else [""] * 4) +
+                           (list(ls) if ls else [""] * 4) + [r, better])
 
 
 def plots():

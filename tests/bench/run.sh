@@ -5,8 +5,14 @@
 #
 #   bash tests/bench/run.sh          full run (under 15 minutes)
 #   BENCH_QUICK=1 bash ...           quick run (under 2 minutes)
+#   BENCH_SMOKE=1 bash ...           smoke run (~30 s): scenario 1 latency
+#                                    and scenario 3 bulk (one direction),
+#                                    TAS and Linux, one short run each; for
+#                                    `make test` (tests/apps/bench_smoke.sh)
 #   BENCH_PIN=split bash ...         pin the server side to CPU 0 and the
 #                                    client side to CPU 1 (default: none)
+#   BENCH_ONLY="1 5 7" bash ...      run only these scenarios (1-7)
+#   BENCH_S7_CONNS="1 10000" ...     scenario 7's connection counts
 #
 # Topology (ci/sandbox.sh): namespaces A and B joined by veth, offloads off.
 # TAS runs in A on AF_PACKET as 198.18.0.1; for the Linux runs the daemon is
@@ -30,6 +36,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 QUICK=${BENCH_QUICK:-0}
+SMOKE=${BENCH_SMOKE:-0}
+ONLY=${BENCH_ONLY:-}
 PIN=${BENCH_PIN:-none}
 OUT=${BENCH_OUT:-build/bench}
 PY=/usr/bin/python3
@@ -38,13 +46,22 @@ EX=build/examples
 HZ=$(getconf CLK_TCK)
 T_START=$(date +%s)
 
-if [ "$QUICK" = 1 ]; then
+# S5_*: scenario 5 (sockperf seconds per run, redis-benchmark requests
+# per run); S7_*: scenario 7 (connection counts, runs per count)
+if [ "$SMOKE" = 1 ]; then
+	QUICK=1
+	REPS=1 DUR=1 WARM_REQ=50 BULK=4194304 WARM_BULK=1048576
+	IPR_REQ=1000 MEMCPY_MS=50
+elif [ "$QUICK" = 1 ]; then
 	REPS=3 DUR=1 WARM_REQ=100 BULK=16777216 WARM_BULK=2097152
 	IPR_REQ=3000 MEMCPY_MS=150
+	S7_CONNS="1 100" S7_REPS=1 # scenario 5: full run only
 else
 	REPS=5 DUR=3 WARM_REQ=2000 BULK=134217728 WARM_BULK=16777216
 	IPR_REQ=20000 MEMCPY_MS=1500
+	S5_SP=3 S5_RB=50000 S5_REPS=3 S7_CONNS="1 100 1000 10000" S7_REPS=2
 fi
+S7_CONNS=${BENCH_S7_CONNS:-${S7_CONNS:-}}
 CMD_TIMEOUT=$((DUR + 40))
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -149,15 +166,6 @@ tas2_up()
 	pin_cli "$TAS2_PID"
 }
 
-# Workaround, reported: the client-side daemon stops opening connections
-# after a few hundred closed ones (TIME_WAIT), so TAS<->TAS runs each get
-# a fresh one; started before the CPU window opens.
-tas2_restart()
-{
-	tas2_down
-	tas2_up
-}
-
 tas2_down()
 {
 	if [ -n "${TAS2_PID:-}" ]; then
@@ -171,7 +179,7 @@ tas2_down()
 linux_up()
 {
 	ip -n "$SB_A" addr add "$SB_IP_A/24" dev "$SB_IFA" || return 1
-	sb_in_a "${SRV[@]}" $BB/kecho_server --port 7000 >>"$LOG" 2>&1 &
+	ip netns exec "$SB_A" "${SRV[@]}" $BB/kecho_server --port 7000 >>"$LOG" 2>&1 &
 	KECHO_PID=$!
 	SB_PIDS+=("$KECHO_PID")
 	sleep 0.3
@@ -192,12 +200,28 @@ rpc_sample()
 {
 	local cfg=$1 rep=$2 out rc c0 c1 cpu
 	shift 2
-	if [ -n "${RPC_PRE:-}" ]; then
-		$RPC_PRE || echo "bench: $cfg: $RPC_PRE failed"
-	fi
 	c0=$(cpu_busy)
-	out=$(timeout -k 5 "$CMD_TIMEOUT" "$@" 2>&1)
-	rc=$?
+	if [ -n "${RPC_MEM:-}" ]; then
+		# sample memory while the client runs (scenario 7)
+		mem_watch_start
+		"$@" >"$SB_DIR/rpc.out" 2>&1 &
+		local cpid=$! t=0
+		while kill -0 "$cpid" 2>/dev/null; do
+			mem_watch_sample
+			sleep 0.2
+			t=$((t + 1))
+			if [ "$t" -gt $((${RPC_TIMEOUT:-$CMD_TIMEOUT} * 5)) ]; then
+				kill "$cpid" 2>/dev/null
+				break
+			fi
+		done
+		wait "$cpid"
+		rc=$?
+		out=$(cat "$SB_DIR/rpc.out")
+	else
+		out=$(timeout -k 5 "$CMD_TIMEOUT" "$@" 2>&1)
+		rc=$?
+	fi
 	c1=$(cpu_busy)
 	log "[$cfg $rep] $* -> rc $rc: $out"
 	if [ "$rc" -ne 0 ] || ! [[ $out =~ $RPC_RE ]]; then
@@ -214,6 +238,8 @@ rpc_sample()
 	raw "$cfg" "$rep" p99_us "${BASH_REMATCH[6]}"
 	raw "$cfg" "$rep" p999_us "${BASH_REMATCH[7]}"
 	raw "$cfg" "$rep" cpu_us_per_req "$cpu"
+	[ -n "${RPC_MEM:-}" ] && mem_watch_record "$cfg" "$rep"
+	return 0
 }
 
 # rpc_config CONFIG CMD... : warm-up plus REPS runs of CMD --duration DUR
@@ -225,6 +251,48 @@ rpc_config()
 	for r in $(seq "$REPS"); do
 		rpc_sample "$cfg" "$r" "$@" --duration "$DUR"
 	done
+}
+
+# ---- scenario 7: memory while a client runs ----
+# TAS: the client-side daemon's Rss and Pss (smaps_rollup; the per-app
+# segment is a sparse memfd: only resident pages count). Linux: kernel
+# memory has no process: Slab (machine-wide, /proc/meminfo) plus socket
+# buffer pages charged in namespace A (/proc/net/sockstat "mem").
+# Each is the peak while the client runs minus the value just before it.
+mem_now()
+{
+	if [ -n "${MEM_PID:-}" ]; then
+		awk '/^Rss:/{r=$2} /^Pss:/{p=$2} END{print r, p}' \
+			"/proc/$MEM_PID/smaps_rollup" 2>/dev/null
+	else
+		echo "$(awk '/^Slab:/{print $2}' /proc/meminfo)" \
+			"$(sb_in_a awk '/^TCP:/{for (i = 1; i < NF; i++) if ($i == "mem") print $(i + 1) * 4}' /proc/net/sockstat)"
+	fi
+}
+mem_watch_start()
+{
+	read -r MEM_A0 MEM_B0 <<<"$(mem_now)"
+	MEM_A1=$MEM_A0 MEM_B1=$MEM_B0
+}
+mem_watch_sample()
+{
+	local a b
+	read -r a b <<<"$(mem_now)"
+	[ -n "$a" ] && [ "$a" -gt "$MEM_A1" ] && MEM_A1=$a
+	[ -n "$b" ] && [ "$b" -gt "$MEM_B1" ] && MEM_B1=$b
+}
+mem_watch_record()
+{
+	local cfg=$1 rep=$2
+	[ "$rep" = warm ] && return 0
+	log "[$cfg $rep] memory (kB) before $MEM_A0/$MEM_B0 peak $MEM_A1/$MEM_B1 ($([ -n "${MEM_PID:-}" ] && echo daemon rss/pss || echo slab/sockstat))"
+	if [ -n "${MEM_PID:-}" ]; then
+		raw "$cfg" "$rep" rss_b_per_conn "$(((MEM_A1 - MEM_A0) * 1024 / RPC_MEM))"
+		raw "$cfg" "$rep" pss_b_per_conn "$(((MEM_B1 - MEM_B0) * 1024 / RPC_MEM))"
+		raw "$cfg" "$rep" rss_peak_kb "$MEM_A1"
+	else
+		raw "$cfg" "$rep" kmem_b_per_conn "$(((MEM_A1 - MEM_A0 + MEM_B1 - MEM_B0) * 1024 / RPC_MEM))"
+	fi
 }
 
 KCLI() { echo ip netns exec "$SB_B" "${CLI[@]}" $BB/krpc_client; }
@@ -309,12 +377,12 @@ facts()
 		echo "kernel: $(uname -sr)"
 		echo "memory: $(awk '/^MemTotal/{printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
 		echo "backend: packet (AF_PACKET) on veth between two namespaces, offloads off (tx, tso, gso, gro); wire (shared memory) for scenario 6"
-		echo "daemon: build/tas --cores 1, default --idle-us 200 (busy-polls 200 us before sleeping)"
+		echo "daemon: build/tas --cores 1, defaults --idle-us 50 (busy-polls 50 us before sleeping), --cc dctcp, --cc-interval 1ms"
 		echo "pinning: $PIN (same policy for TAS and Linux)"
 		echo "clients: flextcp rpc_client polls without sleeping; krpc_client and kecho_server sleep in epoll_wait; TCP_NODELAY on kernel sockets"
 		echo "cpu accounting: /proc/stat user+nice+system+irq+softirq, all CPUs, USER_HZ $HZ"
 		echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on this machine shows up as spread)"
-		echo "mode: $([ "$QUICK" = 1 ] && echo quick || echo full), $REPS runs of ${DUR} s per configuration after one warm-up, bulk $BULK bytes"
+		echo "mode: $([ "$SMOKE" = 1 ] && echo smoke || { [ "$QUICK" = 1 ] && echo quick || echo full; }), $REPS runs of ${DUR} s per configuration after one warm-up, bulk $BULK bytes"
 	} >"$f"
 	say "machine facts in $f"
 	cat "$f"
@@ -327,7 +395,7 @@ s1_latency()
 	tas_up || return 1
 	rpc_config s1_tas_srv $(KCLI) --ip "$SB_IP_A" --port 7000 --size 64
 	if tas2_up; then
-		RPC_PRE=tas2_restart rpc_config s1_tas_tas env TAS_SOCKET="$SOCK2" "${CLI[@]}" \
+		rpc_config s1_tas_tas env TAS_SOCKET="$SOCK2" "${CLI[@]}" \
 			$EX/rpc_client --ip "$SB_IP_A" --port 7000 --size 64
 	else
 		echo "bench: second daemon did not start"
@@ -358,7 +426,7 @@ s2_throughput()
 	elif tas2_up; then
 		for s in 64 1024; do
 			for c in 1 16 256; do
-				RPC_PRE=tas2_restart rpc_config "s2_tas_tas_${s}_$c" \
+				rpc_config "s2_tas_tas_${s}_$c" \
 					env TAS_SOCKET="$SOCK2" "${CLI[@]}" \
 					$EX/rpc_client --ip "$SB_IP_A" --port 7000 \
 					--size "$s" --conns "$c"
@@ -543,13 +611,289 @@ s6_wire()
 	esac
 }
 
+# ---- smoke (BENCH_SMOKE=1): latency and bulk, TAS and Linux, short ----
+s1_latency_smoke()
+{
+	say "smoke: scenario 1 latency, 64 B ping-pong, 1 connection"
+	tas_up || return 1
+	rpc_config s1_tas_srv $(KCLI) --ip "$SB_IP_A" --port 7000 --size 64
+	tas_down
+	linux_up || return 1
+	rpc_config s1_linux $(KCLI) --ip "$SB_IP_A" --port 7000 --size 64
+	linux_down
+}
+
+s3_bulk_smoke()
+{
+	local kin="ip netns exec $SB_A $BB/kblast"
+	local kb="ip netns exec $SB_B $BB/kblast"
+	say "smoke: scenario 3 bulk, one flow B->A"
+	sb_tas || return 1
+	bulk_config s3_tas_in "$EX/blast recv --port 7102" \
+		"$kb send --ip $SB_IP_A --port 7102"
+	tas_down
+	ip -n "$SB_A" addr add "$SB_IP_A/24" dev "$SB_IFA" || return 1
+	bulk_config s3_linux_in "$kin recv --port 7104" \
+		"$kb send --ip $SB_IP_A --port 7104"
+	linux_down
+}
+
+# ---- scenario 5: unmodified programs under LD_PRELOAD ----
+PRE=$PWD/build/libtas_interpose.so
+SP_PORT=11111
+RB_PORT=6390
+
+# wait_tcp NS_CMD IP PORT: until something accepts there (10 s at most)
+wait_tcp()
+{
+	local i
+	for i in $(seq 100); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+tcp_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2"; }
+
+# sp_sample CONFIG REP CLIENT_PREFIX... : one sockperf ping-pong run against
+# the server at $SP_IP; records p50/p99/p99.9 (full round trip, µs),
+# msg_s and cpu_us_per_msg
+SP_PCT='percentile ([0-9.]+) = +([0-9.]+)'
+sp_sample()
+{
+	local cfg=$1 rep=$2 out rc c0 c1 n secs p50 p99 p999
+	shift 2
+	c0=$(cpu_busy)
+	out=$(timeout -k 5 $((S5_SP + 30)) "$@" sockperf ping-pong --tcp \
+		-i "$SP_IP" -p "$SP_PORT" -t "$S5_SP" -m 64 --full-rtt 2>&1)
+	rc=$?
+	c1=$(cpu_busy)
+	log "[$cfg $rep] sockperf -> rc $rc: $out"
+	n=$(echo "$out" | sed -n 's/.*ReceivedMessages=\([0-9]*\).*/\1/p' | tail -1)
+	secs=$(echo "$out" | sed -n 's/.*RunTime=\([0-9.]*\) sec.*/\1/p' | tail -1)
+	p50=$(echo "$out" | awk '/percentile 50.000 =/{print $NF}')
+	p99=$(echo "$out" | awk '/percentile 99.000 =/{print $NF}')
+	p999=$(echo "$out" | awk '/percentile 99.900 =/{print $NF}')
+	if [ "$rc" -ne 0 ] || [ -z "$n" ] || [ -z "$p50" ] || [ -z "$secs" ]; then
+		echo "bench: $cfg run $rep failed (rc $rc): $(echo "$out" | tail -1)"
+		raw "$cfg" "$rep" failed 1
+		return 1
+	fi
+	[ "$rep" = warm ] && return 0
+	raw "$cfg" "$rep" p50_us "$p50"
+	raw "$cfg" "$rep" p99_us "$p99"
+	raw "$cfg" "$rep" p999_us "$p999"
+	raw "$cfg" "$rep" req_s "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.1f", n / s }')"
+	raw "$cfg" "$rep" cpu_us_per_req "$(awk -v c="$((c1 - c0))" -v hz="$HZ" \
+		-v n="$n" 'BEGIN { printf "%.3f", c / hz * 1e6 / n }')"
+}
+
+sp_config()
+{
+	local cfg=$1 r
+	shift
+	for r in $(seq "$S5_REPS"); do
+		sp_sample "$cfg" "$r" "$@"
+	done
+}
+
+# rb_sample CONFIG REP TEST: redis-benchmark -t TEST from namespace B
+# against the redis-server at $SB_IP_A; records req_s, p50/p99 (µs) and
+# cpu_us_per_req
+rb_sample()
+{
+	local cfg=$1 rep=$2 t=$3 out rc c0 c1 line
+	c0=$(cpu_busy)
+	out=$(sb_in_b timeout -k 5 120 redis-benchmark -h "$SB_IP_A" \
+		-p "$RB_PORT" -t "$t" -n "$S5_RB" -c 50 -d 64 -P 1 --csv 2>&1)
+	rc=$?
+	c1=$(cpu_busy)
+	log "[$cfg $rep] redis-benchmark -t $t -> rc $rc: $out"
+	line=$(echo "$out" | grep -i "^\"$t\"" | tail -1 | tr -d '"')
+	if [ "$rc" -ne 0 ] || [ -z "$line" ] ||
+		echo "$out" | grep -qiE "error|refused|reset"; then
+		echo "bench: $cfg run $rep failed (rc $rc): $(echo "$out" | tail -1)"
+		raw "$cfg" "$rep" failed 1
+		return 1
+	fi
+	[ "$rep" = warm ] && return 0
+	# test,rps,avg,min,p50,p95,p99,max (ms)
+	raw "$cfg" "$rep" req_s "$(echo "$line" | cut -d, -f2)"
+	raw "$cfg" "$rep" p50_us "$(echo "$line" | awk -F, '{ printf "%.0f", $5 * 1000 }')"
+	raw "$cfg" "$rep" p99_us "$(echo "$line" | awk -F, '{ printf "%.0f", $7 * 1000 }')"
+	raw "$cfg" "$rep" cpu_us_per_req "$(awk -v c="$((c1 - c0))" -v hz="$HZ" \
+		-v n="$S5_RB" 'BEGIN { printf "%.3f", c / hz * 1e6 / n }')"
+}
+
+rb_configs()
+{
+	local side=$1 t r
+	for t in set get; do
+		rb_sample "s5_rb_${side}_$t" warm "$t"
+		for r in $(seq "$S5_REPS"); do
+			rb_sample "s5_rb_${side}_$t" "$r" "$t"
+		done
+	done
+}
+
+s5_programs()
+{
+	local pid
+	say "scenario 5: unmodified programs, sockperf ping-pong and redis-benchmark, under LD_PRELOAD vs Linux"
+	if [ ! -f "$PRE" ]; then
+		echo "bench: $PRE missing: scenario 5 skipped"
+		return 1
+	fi
+	for p in sockperf redis-server redis-benchmark; do
+		command -v $p >/dev/null || echo "bench: $p not installed (ci/deps-sockets.txt): its rows stay empty"
+	done
+	sb_tas || return 1
+	pin_srv "$SB_TAS_PID"
+	if command -v sockperf >/dev/null; then
+		# server under TAS in A, Linux client in B
+		LD_PRELOAD=$PRE "${SRV[@]}" sockperf server --tcp -i 0.0.0.0 \
+			-p "$SP_PORT" >>"$LOG" 2>&1 &
+		pid=$!
+		SB_PIDS+=("$pid")
+		SP_IP=$SB_IP_A
+		wait_tcp sb_in_b tcp_open "$SP_IP" "$SP_PORT"
+		sp_config s5_sp_tas_srv ip netns exec "$SB_B" "${CLI[@]}"
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		# the reverse: client under TAS in A, Linux server in B
+		ip netns exec "$SB_B" "${CLI[@]}" sockperf server --tcp -i "$SB_IP_B" \
+			-p "$SP_PORT" >>"$LOG" 2>&1 &
+		pid=$!
+		SB_PIDS+=("$pid")
+		SP_IP=$SB_IP_B
+		wait_tcp sb_in_b tcp_open "$SP_IP" "$SP_PORT"
+		sp_config s5_sp_tas_cli env LD_PRELOAD="$PRE" "${SRV[@]}"
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+		say "scenario 5: redis-server under LD_PRELOAD"
+		LD_PRELOAD=$PRE "${SRV[@]}" redis-server --port "$RB_PORT" \
+			--bind 0.0.0.0 --save "" --appendonly no \
+			--protected-mode no --dir "$SB_DIR" >>"$LOG" 2>&1 &
+		pid=$!
+		SB_PIDS+=("$pid")
+		wait_tcp sb_in_b tcp_open "$SB_IP_A" "$RB_PORT"
+		rb_configs tas
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	tas_down
+	say "scenario 5: the same programs on Linux"
+	ip -n "$SB_A" addr add "$SB_IP_A/24" dev "$SB_IFA" || return 1
+	if command -v sockperf >/dev/null; then
+		ip netns exec "$SB_A" "${SRV[@]}" sockperf server --tcp -i 0.0.0.0 \
+			-p "$SP_PORT" >>"$LOG" 2>&1 &
+		pid=$!
+		SB_PIDS+=("$pid")
+		SP_IP=$SB_IP_A
+		wait_tcp sb_in_b tcp_open "$SP_IP" "$SP_PORT"
+		sp_config s5_sp_linux ip netns exec "$SB_B" "${CLI[@]}"
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+		ip netns exec "$SB_A" "${SRV[@]}" redis-server --port "$RB_PORT" \
+			--bind 0.0.0.0 --save "" --appendonly no \
+			--protected-mode no --dir "$SB_DIR" >>"$LOG" 2>&1 &
+		pid=$!
+		SB_PIDS+=("$pid")
+		wait_tcp sb_in_b tcp_open "$SB_IP_A" "$RB_PORT"
+		rb_configs linux
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	linux_down
+}
+
+# ---- scenario 7: scale ----
+# The client side carries the connections: rpc_client on the daemon in A
+# vs krpc_client on the kernel in A, against kecho_server (Linux) in B for
+# both, 64 B closed loop. The daemon gets --app-conns and --max-flows for
+# the largest count; file limits are raised for the kernel side.
+S7_PORT=7200
+s7_scale()
+{
+	local c max=1 kpid r
+	for c in $S7_CONNS; do [ "$c" -gt "$max" ] && max=$c; done
+	say "scenario 7: scale, $S7_CONNS connections, 64 B closed loop"
+	# each kernel process holds one descriptor per connection
+	if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((max + 1024)) ]; then
+		ulimit -n $((max + 1024)) 2>/dev/null ||
+			echo "bench: cannot raise ulimit -n to $((max + 1024)) (hard limit $(ulimit -Hn)): the largest Linux counts will fail"
+	fi
+	log "ulimit -n $(ulimit -n)"
+	sb_in_b sysctl -qw net.core.somaxconn=65535
+	sb_in_b sysctl -qw net.ipv4.tcp_max_syn_backlog=65535
+	sb_in_a sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
+	ip netns exec "$SB_B" "${SRV[@]}" $BB/kecho_server --port "$S7_PORT" >>"$LOG" 2>&1 &
+	kpid=$!
+	SB_PIDS+=("$kpid")
+	sleep 0.3
+	# closed connections stay in TIME_WAIT on the client side: room for
+	# every run of the largest count
+	sb_tas --app-conns $((max + 64)) \
+		--max-flows $((max * (S7_REPS + 2) + 4096)) || return 1
+	pin_cli "$SB_TAS_PID"
+	MEM_PID=$SB_TAS_PID
+	log "daemon before scenario 7: $(grep -E '^(Rss|Pss)' /proc/$SB_TAS_PID/smaps_rollup | tr -s ' \n' ' ')"
+	for c in $S7_CONNS; do
+		RPC_TIMEOUT=150 RPC_MEM=$c rpc_sample "s7_tas_$c" warm "${CLI[@]}" \
+			$EX/rpc_client --ip "$SB_IP_B" --port "$S7_PORT" \
+			--size 64 --conns "$c" --requests "$((c * 2 + WARM_REQ))" ||
+			continue
+		for r in $(seq "$S7_REPS"); do
+			RPC_TIMEOUT=150 RPC_MEM=$c rpc_sample "s7_tas_$c" "$r" "${CLI[@]}" \
+				$EX/rpc_client --ip "$SB_IP_B" \
+				--port "$S7_PORT" --size 64 --conns "$c" \
+				--duration "$DUR"
+		done
+	done
+	MEM_PID=
+	tas_down
+	ip -n "$SB_A" addr add "$SB_IP_A/24" dev "$SB_IFA" || return 1
+	for c in $S7_CONNS; do
+		RPC_TIMEOUT=150 RPC_MEM=$c rpc_sample "s7_linux_$c" warm ip netns exec "$SB_A" "${CLI[@]}" \
+			$BB/krpc_client --ip "$SB_IP_B" --port "$S7_PORT" \
+			--size 64 --conns "$c" --requests "$((c * 2 + WARM_REQ))" ||
+			continue
+		for r in $(seq "$S7_REPS"); do
+			RPC_TIMEOUT=150 RPC_MEM=$c rpc_sample "s7_linux_$c" "$r" \
+				ip netns exec "$SB_A" \
+				"${CLI[@]}" $BB/krpc_client --ip "$SB_IP_B" \
+				--port "$S7_PORT" --size 64 --conns "$c" \
+				--duration "$DUR"
+		done
+	done
+	linux_down
+	kill "$kpid" 2>/dev/null
+}
+
 # ---- run ----
+want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 facts
-s1_latency
-s2_throughput
-s3_bulk
-s4_churn
-s6_wire
+if [ "$SMOKE" = 1 ]; then
+	# smoke: one short run each of latency and bulk, TAS and Linux
+	s1_latency_smoke
+	s3_bulk_smoke
+else
+	want 1 && s1_latency
+	want 2 && s2_throughput
+	want 3 && s3_bulk
+	want 4 && s4_churn
+	if [ "$QUICK" = 1 ]; then
+		echo "bench: quick run: scenario 5 is in the full run only"
+	else
+		want 5 && s5_programs
+	fi
+	want 6 && s6_wire
+	want 7 && s7_scale
+fi
 say "measured in $(($(date +%s) - T_START)) s"
 echo "elapsed_s: $(($(date +%s) - T_START))" >>"$OUT/machine.txt"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"

@@ -8,8 +8,9 @@
 # TAS fetching from Linux nginx and lighttpd, memcached -t 2 with every
 # value verified, iperf3 both directions, sockperf ping-pong both ways,
 # no-daemon and TAS_FALLBACK behaviour, closing a listening socket (python3:
-# RST afterwards, listen again), no busy spinning while idle; then
-# socat and redis again with faults injected on the daemon.
+# RST afterwards, listen again), no busy spinning while idle; then every
+# program test again (program_tests, smaller loads, other ports) with faults
+# injected on the daemon (--fault drop=0.01,reorder=0.01).
 # Programs come from ci/deps-sockets.txt; a missing one is a visible skip.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -102,56 +103,65 @@ run_or_skip()
 }
 
 head -c $BIG /dev/urandom >"$W/www/big.bin"
+head -c $((8 * 1024 * 1024)) /dev/urandom >"$W/www/mid.bin"
 head -c 8388608 /dev/urandom >"$W/in8.bin"
 echo "<html>tas</html>" >"$W/www/index.html"
-BIG_SHA=$(sha <"$W/www/big.bin")
 IN_SHA=$(sha <"$W/in8.bin")
+declare -A FSHA
+FSHA[big.bin]=$(sha <"$W/www/big.bin")
+FSHA[mid.bin]=$(sha <"$W/www/mid.bin")
+
+# Loads of the program tests; fault_loads makes them smaller for the pass
+# with faults. PO offsets every port of the program tests, so the second
+# pass never meets a 4-tuple of the first in TIME_WAIT.
+PO=0 PFX="" HFILE=big.bin HN=3 WRK_S=3 RB_N=100000 RB2_N=50000 MC_C=20
+MC_K=200 PERF_S=3 BGSAVE_AFTER=1
+fault_loads()
+{
+	PO=100 PFX="faults: " HFILE=mid.bin HN=1 WRK_S=2 RB_N=20000
+	RB2_N=10000 MC_C=10 MC_K=100 PERF_S=2 BGSAVE_AFTER=0.3
+}
 
 # ---- socat ----
 t_socat_out()
 {
-	lin_bg "$W/socat1.log" socat -u TCP-LISTEN:9001,reuseaddr \
+	lin_bg "$W/socat1.log" socat -u TCP-LISTEN:$((9001 + PO)),reuseaddr \
 		OPEN:"$W/out1.bin",creat,trunc
 	local pid=$BG
 	sleep 0.3
 	LD_PRELOAD=$PRE timeout 60 socat -u OPEN:"$W/in8.bin" \
-		TCP:"$SB_IP_B":9001 || return 1
+		TCP:"$SB_IP_B":$((9001 + PO)) || return 1
 	wait_pid "$pid" 60
 	echo "sent $IN_SHA, Linux got $(sha <"$W/out1.bin")"
 	[ "$(sha <"$W/out1.bin")" = "$IN_SHA" ]
 }
-run_or_skip "socat under tas -> Linux socat, 8 MB, SHA-256 matches" socat \
-	-- t_socat_out
 
 t_socat_in()
 {
-	tas_bg "$W/socat2.log" socat -u TCP-LISTEN:9002,reuseaddr \
+	tas_bg "$W/socat2.log" socat -u TCP-LISTEN:$((9002 + PO)),reuseaddr \
 		OPEN:"$W/out2.bin",creat,trunc
 	local pid=$BG
 	sleep 0.5
-	sb_in_b timeout 60 socat -u OPEN:"$W/in8.bin" TCP:"$SB_IP_A":9002 ||
-		return 1
+	sb_in_b timeout 60 socat -u OPEN:"$W/in8.bin" \
+		TCP:"$SB_IP_A":$((9002 + PO)) || return 1
 	wait_pid "$pid" 60
 	echo "sent $IN_SHA, tas socat got $(sha <"$W/out2.bin")"
 	[ "$(sha <"$W/out2.bin")" = "$IN_SHA" ]
 }
-run_or_skip "Linux socat -> socat under tas, 8 MB, SHA-256 matches" socat \
-	-- t_socat_in
 
 t_socat_echo()
 {
 	# socat forks a child for EXEC: the child must not disturb the parent
-	tas_bg "$W/socat3.log" socat TCP-LISTEN:9003,reuseaddr EXEC:cat
+	tas_bg "$W/socat3.log" socat TCP-LISTEN:$((9003 + PO)),reuseaddr \
+		EXEC:cat
 	local pid=$BG
 	sleep 0.5
-	sb_in_b timeout 60 socat -t 5 - TCP:"$SB_IP_A":9003 \
+	sb_in_b timeout 60 socat -t 5 - TCP:"$SB_IP_A":$((9003 + PO)) \
 		<"$W/in8.bin" >"$W/out3.bin" || return 1
 	stop "$pid"
 	echo "echoed $(stat -c %s "$W/out3.bin") bytes"
 	[ "$(sha <"$W/out3.bin")" = "$IN_SHA" ]
 }
-run_or_skip "socat EXEC:cat under tas (fork) echoes 8 MB intact" socat \
-	-- t_socat_echo
 
 t_refused()
 {
@@ -308,18 +318,18 @@ connections, accepted one stays, listen again works" /usr/bin/python3 \
 # ---- redis ----
 t_redis()
 {
-	local pid out v ok=0 i
-	tas_bg "$W/redis.log" redis-server --port 6390 --bind 0.0.0.0 \
+	local pid out v ok=0 i port=$((6390 + PO))
+	tas_bg "$W/redis.log" redis-server --port $port --bind 0.0.0.0 \
 		--save "" --appendonly no --protected-mode no --dir "$W/redis"
 	pid=$BG
-	wait_port a "$SB_IP_A" 6390 || sb_in_b timeout 5 redis-cli \
-		-h "$SB_IP_A" -p 6390 ping
-	sb_in_b timeout 120 redis-benchmark -h "$SB_IP_A" -p 6390 \
-		-t set,get,lpush,lpop -n 100000 -c 50 -P 16 -q \
+	wait_port a "$SB_IP_A" $port || sb_in_b timeout 5 redis-cli \
+		-h "$SB_IP_A" -p $port ping
+	sb_in_b timeout 120 redis-benchmark -h "$SB_IP_A" -p $port \
+		-t set,get,lpush,lpop -n $RB_N -c 50 -P 16 -q \
 		>"$W/rb.out" 2>&1 &
 	local bp=$!
-	sleep 1
-	sb_in_b timeout 10 redis-cli -h "$SB_IP_A" -p 6390 bgsave
+	sleep $BGSAVE_AFTER
+	sb_in_b timeout 10 redis-cli -h "$SB_IP_A" -p $port bgsave
 	wait $bp || {
 		cat "$W/rb.out"
 		stop "$pid"
@@ -333,45 +343,46 @@ t_redis()
 	fi
 	for i in $(seq 1 500); do
 		echo "SET key:$i v$i-$(printf '%0200d' "$i")"
-	done | sb_in_b timeout 30 redis-cli -h "$SB_IP_A" -p 6390 >/dev/null
+	done | sb_in_b timeout 30 redis-cli -h "$SB_IP_A" -p $port >/dev/null
 	for i in 1 2 77 250 499 500; do
-		v=$(sb_in_b timeout 10 redis-cli -h "$SB_IP_A" -p 6390 \
+		v=$(sb_in_b timeout 10 redis-cli -h "$SB_IP_A" -p $port \
 			GET key:$i)
 		[ "$v" = "v$i-$(printf '%0200d' "$i")" ] && ok=$((ok + 1))
 	done
-	out=$(sb_in_b timeout 10 redis-cli -h "$SB_IP_A" -p 6390 \
-		info persistence | tr -d '\r' | grep rdb_last_bgsave_status)
+	# the BGSAVE may still run when the load was short
+	for i in $(seq 50); do
+		out=$(sb_in_b timeout 10 redis-cli -h "$SB_IP_A" -p $port \
+			info persistence | tr -d '\r')
+		echo "$out" | grep -q "rdb_bgsave_in_progress:0" && break
+		sleep 0.1
+	done
+	out=$(echo "$out" | grep rdb_last_bgsave_status)
 	echo "values verified: $ok/6, $out"
 	grep -E "Background saving" "$W/redis.log"
 	stop "$pid"
 	[ $ok -eq 6 ] && [ "$out" = "rdb_last_bgsave_status:ok" ]
 }
-run_or_skip "redis-server under tas: redis-benchmark set/get/lpush/lpop \
--n 100000 -c 50 -P 16 with BGSAVE, values verified" redis-server \
-	redis-benchmark redis-cli -- t_redis
 
 t_redis_client()
 {
-	local pid
-	lin_bg "$W/redisb.log" redis-server --port 6391 --bind "$SB_IP_B" \
+	local pid port=$((6391 + PO))
+	lin_bg "$W/redisb.log" redis-server --port $port --bind "$SB_IP_B" \
 		--save "" --appendonly no --protected-mode no --dir "$W/redis"
 	pid=$BG
-	wait_port b "$SB_IP_B" 6391
-	LD_PRELOAD=$PRE timeout 120 redis-benchmark -h "$SB_IP_B" -p 6391 \
-		-t set,get -n 50000 -c 20 -P 16 -q >"$W/rb2.out" 2>&1
+	wait_port b "$SB_IP_B" $port
+	LD_PRELOAD=$PRE timeout 120 redis-benchmark -h "$SB_IP_B" -p $port \
+		-t set,get -n $RB2_N -c 20 -P 16 -q >"$W/rb2.out" 2>&1
 	local rc=$?
 	tr '\r' '\n' <"$W/rb2.out" | grep "requests per second"
 	stop "$pid"
 	[ $rc -eq 0 ] && ! grep -qiE "error|refused|reset" "$W/rb2.out"
 }
-run_or_skip "redis-benchmark under tas against Linux redis" redis-server \
-	redis-benchmark -- t_redis_client
 
 # ---- HTTP: nginx and lighttpd ----
 nginx_conf()
 {
 	# $1 dir, $2 listen
-	cat >"$1/nginx.conf" <<EOF
+	cat >"$1/nginx.conf" <<EOC
 daemon off;
 master_process off;
 worker_processes 1;
@@ -388,38 +399,39 @@ http {
   scgi_temp_path $1;
   server { listen $2; root $W/www; }
 }
-EOF
+EOC
 }
 lighttpd_conf()
 {
 	# $1 dir, $2 bind, $3 port
-	cat >"$1/lighttpd.conf" <<EOF
+	cat >"$1/lighttpd.conf" <<EOC
 server.document-root = "$W/www"
 server.port = $3
 server.bind = "$2"
 server.errorlog = "$1/error.log"
 server.pid-file = "$1/lighttpd.pid"
 server.modules = ()
-EOF
+EOC
 }
 
-# http_check URL: Linux curl (SHA of 50 MB, three times) and wrk
+# http_check URL: Linux curl ($HFILE, SHA-256, $HN times) and wrk
 http_check()
 {
-	local i got out
-	for i in 1 2 3; do
-		got=$(sb_in_b timeout 60 curl -sf "$1/big.bin" | sha)
-		[ "$got" = "$BIG_SHA" ] || {
-			echo "fetch $i: sha $got, want $BIG_SHA"
+	local i got out want=${FSHA[$HFILE]}
+	for i in $(seq $HN); do
+		got=$(sb_in_b timeout 60 curl -sf "$1/$HFILE" | sha)
+		[ "$got" = "$want" ] || {
+			echo "fetch $i: sha $got, want $want"
 			return 1
 		}
 	done
-	echo "3 x 50 MB fetched, SHA-256 $BIG_SHA"
+	echo "$HN x $HFILE fetched, SHA-256 $want"
 	sb_in_b timeout 60 curl -s -o /dev/null -w \
 		"curl: %{http_code} %{size_download} bytes %{speed_download} B/s\n" \
-		"$1/big.bin"
+		"$1/$HFILE"
 	if command -v wrk >/dev/null; then
-		out=$(sb_in_b timeout 30 wrk -t 2 -c 20 -d 3 "$1/index.html")
+		out=$(sb_in_b timeout 30 wrk -t 2 -c 20 -d $WRK_S \
+			"$1/index.html")
 		echo "$out" | grep -E "Requests/sec|requests in|Socket errors|Non-2xx"
 		echo "$out" | grep -q "requests in" || return 1
 		! echo "$out" | grep -qE "Socket errors|Non-2xx"
@@ -428,106 +440,98 @@ http_check()
 
 t_nginx()
 {
-	local pid rc
-	nginx_conf "$W/nginx" 8080
+	local pid rc port=$((8080 + PO))
+	nginx_conf "$W/nginx" $port
 	tas_bg "$W/nginx.out" nginx -c "$W/nginx/nginx.conf" -p "$W/nginx"
 	pid=$BG
-	wait_port a "$SB_IP_A" 8080
-	http_check "http://$SB_IP_A:8080"
+	wait_port a "$SB_IP_A" $port
+	http_check "http://$SB_IP_A:$port"
 	rc=$?
 	stop "$pid"
 	return $rc
 }
-run_or_skip "nginx under tas (epoll ET, sendfile): Linux curl 50 MB and wrk" \
-	nginx curl -- t_nginx
 
 t_lighttpd()
 {
-	local pid rc
-	lighttpd_conf "$W/lt" 0.0.0.0 8090
+	local pid rc port=$((8090 + PO))
+	lighttpd_conf "$W/lt" 0.0.0.0 $port
 	tas_bg "$W/lt.out" lighttpd -D -f "$W/lt/lighttpd.conf"
 	pid=$BG
-	wait_port a "$SB_IP_A" 8090
-	http_check "http://$SB_IP_A:8090"
+	wait_port a "$SB_IP_A" $port
+	http_check "http://$SB_IP_A:$port"
 	rc=$?
 	stop "$pid"
 	return $rc
 }
-run_or_skip "lighttpd under tas: Linux curl 50 MB and wrk" lighttpd curl \
-	-- t_lighttpd
 
-# curl_from URL: curl under tas fetches 50 MB from a Linux server
+# curl_from URL: curl under tas fetches $HFILE from a Linux server
 curl_from()
 {
-	local got
-	got=$(LD_PRELOAD=$PRE timeout 60 curl -sf "$1/big.bin" | sha)
+	local got want=${FSHA[$HFILE]}
+	got=$(LD_PRELOAD=$PRE timeout 60 curl -sf "$1/$HFILE" | sha)
 	echo "curl under tas: sha $got"
-	[ "$got" = "$BIG_SHA" ] || return 1
+	[ "$got" = "$want" ] || return 1
 	LD_PRELOAD=$PRE timeout 60 curl -s -o /dev/null -w \
 		"curl under tas: %{http_code} %{size_download} bytes %{speed_download} B/s\n" \
-		"$1/big.bin"
+		"$1/$HFILE"
 }
 
 t_curl_nginx()
 {
-	local pid rc
-	nginx_conf "$W/nginxb" "$SB_IP_B:8081"
+	local pid rc port=$((8081 + PO))
+	nginx_conf "$W/nginxb" "$SB_IP_B:$port"
 	lin_bg "$W/nginxb.out" nginx -c "$W/nginxb/nginx.conf" -p "$W/nginxb"
 	pid=$BG
-	wait_port b "$SB_IP_B" 8081
-	curl_from "http://$SB_IP_B:8081"
+	wait_port b "$SB_IP_B" $port
+	curl_from "http://$SB_IP_B:$port"
 	rc=$?
 	stop "$pid"
 	return $rc
 }
-run_or_skip "curl under tas fetches 50 MB from Linux nginx" nginx curl \
-	-- t_curl_nginx
 
 t_curl_lighttpd()
 {
-	local pid rc
-	lighttpd_conf "$W/ltb" "$SB_IP_B" 8091
+	local pid rc port=$((8091 + PO))
+	lighttpd_conf "$W/ltb" "$SB_IP_B" $port
 	lin_bg "$W/ltb.out" lighttpd -D -f "$W/ltb/lighttpd.conf"
 	pid=$BG
-	wait_port b "$SB_IP_B" 8091
-	curl_from "http://$SB_IP_B:8091"
+	wait_port b "$SB_IP_B" $port
+	curl_from "http://$SB_IP_B:$port"
 	rc=$?
 	stop "$pid"
 	return $rc
 }
-run_or_skip "curl under tas fetches 50 MB from Linux lighttpd" lighttpd curl \
-	-- t_curl_lighttpd
 
 # ---- memcached ----
 t_memcached()
 {
-	local pid rc
-	tas_bg "$W/mc.log" memcached -t 2 -p 11311 -U 0 -u root -l 0.0.0.0
+	local pid rc port=$((11311 + PO))
+	tas_bg "$W/mc.log" memcached -t 2 -p $port -U 0 -u root -l 0.0.0.0
 	pid=$BG
-	wait_port a "$SB_IP_A" 11311
+	wait_port a "$SB_IP_A" $port
 	sb_in_b timeout 120 python3 tests/netns/sockets_mc.py "$SB_IP_A" \
-		11311 20 200
+		$port $MC_C $MC_K
 	rc=$?
 	stop "$pid"
 	return $rc
 }
-run_or_skip "memcached -t 2 under tas: 20 Linux connections, 4000 values \
-verified" memcached python3 -- t_memcached
 
 # ---- iperf3 and sockperf ----
 t_iperf()
 {
-	local pid out
-	tas_bg "$W/iperf.log" iperf3 -s -p 5211 -B 0.0.0.0
+	local pid out port=$((5211 + PO))
+	tas_bg "$W/iperf.log" iperf3 -s -p $port -B 0.0.0.0
 	pid=$BG
-	wait_port a "$SB_IP_A" 5211
-	out=$(sb_in_b timeout 30 iperf3 -c "$SB_IP_A" -p 5211 -t 3 2>&1) || {
+	wait_port a "$SB_IP_A" $port
+	out=$(sb_in_b timeout 30 iperf3 -c "$SB_IP_A" -p $port -t $PERF_S \
+		2>&1) || {
 		echo "$out"
 		stop "$pid"
 		return 1
 	}
 	echo "Linux -> tas: $(echo "$out" | grep receiver)"
-	out=$(sb_in_b timeout 30 iperf3 -c "$SB_IP_A" -p 5211 -t 3 -R 2>&1) || {
+	out=$(sb_in_b timeout 30 iperf3 -c "$SB_IP_A" -p $port -t $PERF_S \
+		-R 2>&1) || {
 		echo "$out"
 		stop "$pid"
 		return 1
@@ -535,31 +539,61 @@ t_iperf()
 	echo "tas -> Linux: $(echo "$out" | grep receiver)"
 	stop "$pid"
 }
-run_or_skip "iperf3 -s under tas, Linux iperf3 -c both directions (-R)" \
-	iperf3 -- t_iperf
 
 t_sockperf()
 {
-	local pid out
-	tas_bg "$W/sp.log" sockperf server --tcp -i 0.0.0.0 -p 11111
+	local pid out port=$((11111 + PO))
+	tas_bg "$W/sp.log" sockperf server --tcp -i 0.0.0.0 -p $port
 	pid=$BG
 	sleep 1
 	out=$(sb_in_b timeout 30 sockperf ping-pong --tcp -i "$SB_IP_A" \
-		-p 11111 -t 3 2>&1)
+		-p $port -t $PERF_S 2>&1)
 	stop "$pid"
 	echo "$out" | grep -E "Summary|percentile 50.000|percentile 99.000"
 	echo "$out" | grep -q "Summary: Latency is" || return 1
-	lin_bg "$W/spb.log" sockperf server --tcp -i "$SB_IP_B" -p 11112
+	lin_bg "$W/spb.log" sockperf server --tcp -i "$SB_IP_B" -p $((port + 1))
 	pid=$BG
 	sleep 1
 	out=$(LD_PRELOAD=$PRE timeout 30 sockperf ping-pong --tcp \
-		-i "$SB_IP_B" -p 11112 -t 3 2>&1)
+		-i "$SB_IP_B" -p $((port + 1)) -t $PERF_S 2>&1)
 	stop "$pid"
 	echo "$out" | grep -E "Summary|percentile 50.000|percentile 99.000"
 	echo "$out" | grep -q "Summary: Latency is"
 }
-run_or_skip "sockperf ping-pong both ways (server under tas, then client)" \
-	sockperf -- t_sockperf
+
+# program_tests: every test of an unmodified program, with the loads and
+# ports of the current pass ($PFX names the pass).
+program_tests()
+{
+	local mb=$(($(stat -c %s "$W/www/$HFILE") / 1048576))
+	run_or_skip "${PFX}socat under tas -> Linux socat, 8 MB, SHA-256 \
+matches" socat -- t_socat_out
+	run_or_skip "${PFX}Linux socat -> socat under tas, 8 MB, SHA-256 \
+matches" socat -- t_socat_in
+	run_or_skip "${PFX}socat EXEC:cat under tas (fork) echoes 8 MB intact" \
+		socat -- t_socat_echo
+	run_or_skip "${PFX}redis-server under tas: redis-benchmark \
+set/get/lpush/lpop -n $RB_N -c 50 -P 16 with BGSAVE, values verified" \
+		redis-server redis-benchmark redis-cli -- t_redis
+	run_or_skip "${PFX}redis-benchmark under tas against Linux redis \
+(-n $RB2_N)" redis-server redis-benchmark -- t_redis_client
+	run_or_skip "${PFX}nginx under tas (epoll ET, sendfile): Linux curl \
+$HN x $mb MB and wrk" nginx curl -- t_nginx
+	run_or_skip "${PFX}lighttpd under tas: Linux curl $HN x $mb MB and wrk" \
+		lighttpd curl -- t_lighttpd
+	run_or_skip "${PFX}curl under tas fetches $mb MB from Linux nginx" \
+		nginx curl -- t_curl_nginx
+	run_or_skip "${PFX}curl under tas fetches $mb MB from Linux lighttpd" \
+		lighttpd curl -- t_curl_lighttpd
+	run_or_skip "${PFX}memcached -t 2 under tas: $MC_C Linux connections, \
+$((MC_C * MC_K)) values verified" memcached python3 -- t_memcached
+	run_or_skip "${PFX}iperf3 -s under tas, Linux iperf3 -c both directions \
+(-R)" iperf3 -- t_iperf
+	run_or_skip "${PFX}sockperf ping-pong both ways (server under tas, then \
+client)" sockperf -- t_sockperf
+}
+
+program_tests
 
 # ---- idle: no busy spinning ----
 t_idle()
@@ -584,32 +618,14 @@ t_idle()
 run_or_skip "an idle server under tas does not spin (<10% CPU)" redis-server \
 	redis-cli -- t_idle
 
-# ---- the same with faults on the daemon ----
+# ---- every program test again, with faults on the daemon ----
 sb_stop_tas
 t_fault_up() { sb_tas --fault drop=0.01,reorder=0.01,seed=11; }
 t_run "daemon restarts with --fault drop=0.01,reorder=0.01" t_fault_up
-run_or_skip "faults: socat under tas -> Linux, SHA-256 matches" socat \
-	-- t_socat_out
-run_or_skip "faults: Linux socat -> socat under tas, SHA-256 matches" socat \
-	-- t_socat_in
-t_redis_fault()
-{
-	local pid out
-	tas_bg "$W/redis-f.log" redis-server --port 6393 --bind 0.0.0.0 \
-		--save "" --appendonly no --protected-mode no --dir "$W/redis"
-	pid=$BG
-	wait_port a "$SB_IP_A" 6393
-	sb_in_b timeout 120 redis-benchmark -h "$SB_IP_A" -p 6393 \
-		-t set,get -n 50000 -c 20 -P 16 -q >"$W/rbf.out" 2>&1
-	local rc=$?
-	tr '\r' '\n' <"$W/rbf.out" | grep "requests per second"
-	out=$(sb_in_b timeout 10 redis-cli -h "$SB_IP_A" -p 6393 set fk fv)
-	stop "$pid"
-	[ $rc -eq 0 ] && [ "$out" = OK ] &&
-		! grep -qiE "error|refused|reset" "$W/rbf.out"
-}
-run_or_skip "faults: redis-benchmark against redis under tas" redis-server \
-	redis-benchmark -- t_redis_fault
+fault_loads
+program_tests
+build/tasctl stats 2>/dev/null |
+	grep -E "^(retransmits|fast_retransmits|rto_timeouts|fault_)" | head
 
 sb_stop_tas
 t_summary
