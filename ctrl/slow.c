@@ -569,7 +569,7 @@ void slow_stats_text(struct svc *s, int fd)
 void slow_conns_text(struct svc *s, int fd)
 {
 	static struct fp_dump_row rows[4096];
-	char line[384], a[16], b[16];
+	char line[448], a[16], b[16];
 
 	for (unsigned k = 0; k < s->ncores; k++) {
 		struct fp_dump d = { .rows = rows, .max = 4096 };
@@ -589,12 +589,18 @@ void slow_conns_text(struct svc *s, int fd)
 
 			const struct cc_flow *cf =
 				cc_loop_flow(&s->cc, k, r->flow_idx);
-			char ccs[96] = "";
+			char ccs[160] = "";
 
 			if (cf)
 				snprintf(ccs, sizeof(ccs),
-					 " cc=%s alpha=%.3f rate=%llu cuts=%u",
+					 " cc=%s alpha=%.3f marked=%.3f "
+					 "grad=%.3f rate=%llu cuts=%u",
 					 cc_algo_name(cf->algo), cf->alpha,
+					 cf->obs_acked
+						 ? (double)cf->obs_marked /
+							   (double)cf->obs_acked
+						 : 0.0,
+					 cf->gradient,
 					 (unsigned long long)cf->rate,
 					 cf->cuts);
 			ip_str(r->local_ip, a);
