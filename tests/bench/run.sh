@@ -57,9 +57,9 @@ elif [ "$QUICK" = 1 ]; then
 	IPR_REQ=3000 MEMCPY_MS=150
 	S7_CONNS="1 100" S7_REPS=1 # scenario 5: full run only
 else
-	REPS=5 DUR=3 WARM_REQ=2000 BULK=134217728 WARM_BULK=16777216
+	REPS=3 DUR=3 WARM_REQ=2000 BULK=134217728 WARM_BULK=16777216
 	IPR_REQ=20000 MEMCPY_MS=1500
-	S5_SP=3 S5_RB=50000 S5_REPS=3 S7_CONNS="1 100 1000 10000" S7_REPS=2
+	S5_SP=3 S5_RB=50000 S5_REPS=2 S7_CONNS="1 100 1000 10000" S7_REPS=1
 fi
 S7_CONNS=${BENCH_S7_CONNS:-${S7_CONNS:-}}
 CMD_TIMEOUT=$((DUR + 40))
@@ -640,7 +640,7 @@ s3_bulk_smoke()
 
 # ---- scenario 5: unmodified programs under LD_PRELOAD ----
 PRE=$PWD/build/libtas_interpose.so
-SP_PORT=11111
+SP_PORT=65111 # above the 1024-65000 ephemeral range scenario 4 sets in B
 RB_PORT=6390
 
 # wait_tcp NS_CMD IP PORT: until something accepts there (10 s at most)
@@ -816,7 +816,7 @@ s5_programs()
 # vs krpc_client on the kernel in A, against kecho_server (Linux) in B for
 # both, 64 B closed loop. The daemon gets --app-conns and --max-flows for
 # the largest count; file limits are raised for the kernel side.
-S7_PORT=7200
+S7_PORT=65200 # above the ephemeral range (TIME_WAIT of scenario 4)
 s7_scale()
 {
 	local c max=1 kpid r
