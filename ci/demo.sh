@@ -71,7 +71,8 @@ if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; 
 		--bind 0.0.0.0 --save "" --appendonly no --protected-mode no \
 		>"$SB_DIR/redis-tas.log" 2>&1 &
 	SB_PIDS+=($!)
-	sb_in_a redis-server --port 6391 --bind 198.18.0.10 --save "" \
+	# ip netns exec execs the server itself, so $! is its pid for teardown
+	ip netns exec "$SB_A" redis-server --port 6391 --bind 198.18.0.10 --save "" \
 		--appendonly no --protected-mode no >"$SB_DIR/redis-lin.log" 2>&1 &
 	SB_PIDS+=($!)
 	sleep 1
