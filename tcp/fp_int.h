@@ -151,6 +151,11 @@ struct fp_pace {
 	uint64_t timeouts;
 };
 
+#define NS_PER_S 1000000000ull
+
+/* fp_cc.c */
+void fp_cc_feedback(struct fp_core *c, struct flow *f, const struct tcp_out *o);
+
 /* fastpath.c */
 void fp_pace_begin(struct fp_core *c, struct flow *f, uint64_t now, bool acks,
 		   struct fp_pace *ps);
