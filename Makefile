@@ -62,6 +62,7 @@ all: real-all
 
 -include $(sort $(wildcard */build.mk tests/*/build.mk))
 -include $(wildcard tests/unit/test_*.mk)
+-include $(wildcard tests/fuzz/fuzz_*.mk)
 
 real-all: $(ALL_TARGETS)
 
@@ -86,9 +87,11 @@ endef
 $(foreach t,$(UNIT_SRCS:tests/unit/%.c=%),$(eval $(call unit_rule,$(t))))
 
 define fuzz_rule
-$(BUILD)/tests/fuzz/$(1): $(BUILD)/tests/fuzz/$(1).o $(SVC_LIB)
+$(BUILD)/tests/fuzz/$(1): $(BUILD)/tests/fuzz/$(1).o \
+		$$(patsubst %.c,$(BUILD)/%.o,$$($(1)_EXTRA)) $(SVC_LIB)
 	$$(CC) $$(LDFLAGS) -fsanitize=fuzzer -o $$@ $$^ $(LDLIBS)
-ALL_OBJS += $(BUILD)/tests/fuzz/$(1).o
+ALL_OBJS += $(BUILD)/tests/fuzz/$(1).o \
+	$$(patsubst %.c,$(BUILD)/%.o,$$($(1)_EXTRA))
 endef
 $(foreach t,$(FUZZ_SRCS:tests/fuzz/%.c=%),$(eval $(call fuzz_rule,$(t))))
 

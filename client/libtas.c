@@ -148,6 +148,30 @@ int libtas_send_msg(struct tas_msg *msg)
 }
 
 /**
+ * libtas_request - send a request and wait for its socket reply
+ * @m:  the request; replaced by the reply
+ * @fd: set to the one descriptor the reply carried, or -1
+ *
+ * Return: 0 (the reply's own status is in @m) or a negative errno.
+ */
+int libtas_request(struct tas_msg *m, int *fd)
+{
+	int ret, nfds = 0;
+
+	*fd = -1;
+	m->abi_version = TAS_ABI_VERSION;
+	pthread_mutex_lock(&libtas_proc.lock);
+	ret = libtas_proc.inited ? send_msg_locked(libtas_proc.sock, m)
+				 : -ENOTCONN;
+	if (ret == 0)
+		ret = recv_reply(libtas_proc.sock, m, fd, 1, &nfds);
+	pthread_mutex_unlock(&libtas_proc.lock);
+	if (nfds == 0)
+		*fd = -1;
+	return ret;
+}
+
+/**
  * libtas_seg_range_ok - whether [@off, @off + @len) lies inside the segment
  * @off: offset from the segment start
  * @len: length in bytes

@@ -174,6 +174,7 @@ static inline struct libtas_ctx *libtas_priv(struct flextcp_context *ctx)
 bool libtas_ctx_ok(struct flextcp_context *ctx);
 bool libtas_seg_range_ok(uint64_t off, uint64_t len);
 int libtas_send_msg(struct tas_msg *msg);
+int libtas_request(struct tas_msg *m, int *fd);
 void libtas_drop(struct libtas_ctx *p, enum libtas_drop why);
 int libtas_pend_push(struct libtas_ctx *p, const struct flextcp_event *ev);
 void libtas_kick(struct libtas_ctx *p);
@@ -186,13 +187,28 @@ int libtas_flow_insert(struct libtas_ctx *p, struct flextcp_connection *c);
 struct flextcp_connection *libtas_flow_find(struct libtas_ctx *p, uint8_t core,
 					    uint32_t flow);
 void libtas_flow_remove(struct libtas_ctx *p, uint8_t core, uint32_t flow);
-/* Most flextcp events one service event turns into (RX wrap, NEWCONN +
- * ACCEPT). */
-#define LIBTAS_EV_MAX_OUT 2
+/* Most flextcp events one service event turns into: RX wrap, NEWCONN +
+ * ACCEPT, or a reset that ends every zero-copy send and post. */
+#define LIBTAS_EV_MAX_OUT (2 + TAS_ZC_TX_MAX + TAS_ZC_RX_MAX)
 unsigned libtas_ev_translate(struct flextcp_context *ctx,
 			     const struct tas_ev *ev,
 			     struct flextcp_event out[LIBTAS_EV_MAX_OUT]);
 void libtas_bump_flush(struct flextcp_context *ctx);
 void libtas_hidden_free(struct libtas_ctx *p);
+bool libtas_cmd_push(struct libtas_ctx *p, uint8_t core,
+		     const struct tas_cmd *cmd);
+void libtas_conn_bump(struct libtas_ctx *p, struct flextcp_connection *c);
+bool libtas_conn_usable(struct flextcp_context *ctx,
+			struct flextcp_connection *c);
+
+/* ll_zc.c */
+bool libtas_zc_flush(struct libtas_ctx *p, struct flextcp_connection *c);
+bool libtas_zc_tx_blocked(const struct flextcp_connection *c);
+void libtas_zc_close(struct flextcp_connection *c);
+unsigned libtas_zc_tx_freed(struct flextcp_connection *c,
+			    struct flextcp_event *out);
+unsigned libtas_zc_placed(struct libtas_ctx *p, struct flextcp_connection *c,
+			  uint32_t len, struct flextcp_event *out);
+unsigned libtas_zc_end(struct flextcp_connection *c, struct flextcp_event *out);
 
 #endif /* CLIENT_LIBTAS_H */

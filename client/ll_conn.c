@@ -32,15 +32,26 @@
 
 /* ---- commands ---- */
 
+/**
+ * libtas_cmd_push - queue one command to fast-path core @core
+ *
+ * Return: false if the queue is full.
+ */
+bool libtas_cmd_push(struct libtas_ctx *p, uint8_t core,
+		     const struct tas_cmd *cmd)
+{
+	if (tas_ring_enqueue_burst(&p->atx[core], cmd, 1) != 1)
+		return false;
+	p->kick |= 1u << core;
+	return true;
+}
+
 static bool cmd_push(struct libtas_ctx *p, uint8_t core, uint8_t type,
 		     uint32_t flow, uint32_t len)
 {
 	struct tas_cmd cmd = { .type = type, .flow = flow, .len = len };
 
-	if (tas_ring_enqueue_burst(&p->atx[core], &cmd, 1) != 1)
-		return false;
-	p->kick |= 1u << core;
-	return true;
+	return libtas_cmd_push(p, core, &cmd);
 }
 
 /* Send what @c owes the fast path, in order; true if nothing is left. */
@@ -52,12 +63,16 @@ static bool conn_flush(struct libtas_ctx *p, struct flextcp_connection *c)
 			return false;
 		c->tx_cmd_ = c->tx_sent_;
 	}
+	if (!libtas_zc_flush(p, c))
+		return false;
 	if (c->rx_freed_ != c->rx_cmd_) {
 		if (!cmd_push(p, c->core_, TAS_CMD_RX_DONE, c->flow_,
 			      c->rx_freed_ - c->rx_cmd_))
 			return false;
 		c->rx_cmd_ = c->rx_freed_;
 	}
+	if (libtas_zc_tx_blocked(c))
+		return true; /* FIN and CLOSE wait; TX_FREED bumps us again */
 	if (c->bump_ & LIBTAS_BUMP_FIN) {
 		if (!cmd_push(p, c->core_, TAS_CMD_TX_FIN, c->flow_, 0))
 			return false;
@@ -72,7 +87,7 @@ static bool conn_flush(struct libtas_ctx *p, struct flextcp_connection *c)
 }
 
 /* Flush @c now, or list it for the next poll if its queue is full. */
-static void conn_bump(struct libtas_ctx *p, struct flextcp_connection *c)
+void libtas_conn_bump(struct libtas_ctx *p, struct flextcp_connection *c)
 {
 	if (c->bump_ & LIBTAS_BUMP_LISTED)
 		return; /* keeps the order: the list flush goes first */
@@ -261,7 +276,7 @@ static void orphan_close(struct libtas_ctx *p, struct flextcp_connection *h)
 	h->next_ = p->orphans;
 	p->orphans = h;
 	h->bump_ |= LIBTAS_BUMP_CLOSE;
-	conn_bump(p, h);
+	libtas_conn_bump(p, h);
 }
 
 /* The fast path is done with orphan @h: forget and free it. */
@@ -827,6 +842,7 @@ static unsigned ev_flow(struct flextcp_context *ctx, const struct tas_ev *ev,
 {
 	struct libtas_ctx *p = ctx->priv_;
 	struct flextcp_connection *c;
+	unsigned n;
 
 	c = ev->core < p->ncores ? libtas_flow_find(p, ev->core, ev->flow)
 				 : NULL;
@@ -855,7 +871,11 @@ static unsigned ev_flow(struct flextcp_context *ctx, const struct tas_ev *ev,
 		c->tx_freed_ += ev->a;
 		out->event_type = FLEXTCP_EV_CONN_SENDBUF;
 		out->ev.conn_sendbuf.conn = c;
-		return 1;
+		if (libtas_zc_tx_blocked(c))
+			libtas_conn_bump(p, c); /* more of it fits now */
+		return 1 + libtas_zc_tx_freed(c, out + 1);
+	case TAS_EV_RX_PLACED:
+		return libtas_zc_placed(p, c, ev->a, out);
 	case TAS_EV_RX_FIN:
 		if (c->flags_ & LIBTAS_CF_RX_CLOSED) {
 			libtas_drop(p, LIBTAS_DROP_BAD_STATE);
@@ -886,11 +906,12 @@ static unsigned ev_flow(struct flextcp_context *ctx, const struct tas_ev *ev,
 			return 0;
 		}
 		conn_dead(p, c);
-		out->event_type = FLEXTCP_EV_CONN_CLOSED;
-		out->ev.conn_closed.status =
+		n = libtas_zc_end(c, out);
+		out[n].event_type = FLEXTCP_EV_CONN_CLOSED;
+		out[n].ev.conn_closed.status =
 			ev->status < 0 ? ev->status : -ECONNRESET;
-		out->ev.conn_closed.conn = c;
-		return 1;
+		out[n].ev.conn_closed.conn = c;
+		return n + 1;
 	case TAS_EV_CLOSED:
 		if (c->state_ != LIBTAS_CONN_CLOSING) {
 			libtas_drop(p, LIBTAS_DROP_BAD_STATE);
@@ -901,10 +922,11 @@ static unsigned ev_flow(struct flextcp_context *ctx, const struct tas_ev *ev,
 			return 0;
 		}
 		conn_dead(p, c);
-		out->event_type = FLEXTCP_EV_CONN_CLOSED;
-		out->ev.conn_closed.status = 0;
-		out->ev.conn_closed.conn = c;
-		return 1;
+		n = libtas_zc_end(c, out);
+		out[n].event_type = FLEXTCP_EV_CONN_CLOSED;
+		out[n].ev.conn_closed.status = 0;
+		out[n].ev.conn_closed.conn = c;
+		return n + 1;
 	case TAS_EV_MOVED:
 		if (!(c->flags_ & LIBTAS_CF_MOVING)) {
 			libtas_drop(p, LIBTAS_DROP_BAD_STATE);
@@ -952,6 +974,7 @@ unsigned libtas_ev_translate(struct flextcp_context *ctx,
 	case TAS_EV_RESET:
 	case TAS_EV_CLOSED:
 	case TAS_EV_MOVED:
+	case TAS_EV_RX_PLACED:
 		return ev_flow(ctx, ev, out);
 	case TAS_EV_LISTEN_CLOSED: {
 		/* answer to flextcp_listen_close(): already done for the app */
@@ -971,7 +994,7 @@ unsigned libtas_ev_translate(struct flextcp_context *ctx,
 }
 
 /* Common argument check of the per-connection calls. */
-static bool conn_usable(struct flextcp_context *ctx,
+bool libtas_conn_usable(struct flextcp_context *ctx,
 			struct flextcp_connection *c)
 {
 	return libtas_ctx_ok(ctx) && c != NULL && c->ctx_ == ctx &&
@@ -993,11 +1016,12 @@ static bool conn_usable(struct flextcp_context *ctx,
 LIBTAS_API int flextcp_connection_close(struct flextcp_context *ctx,
 					struct flextcp_connection *conn)
 {
-	if (!conn_usable(ctx, conn))
+	if (!libtas_conn_usable(ctx, conn))
 		return -1;
 	conn->state_ = LIBTAS_CONN_CLOSING;
+	libtas_zc_close(conn);
 	conn->bump_ |= LIBTAS_BUMP_CLOSE;
-	conn_bump(ctx->priv_, conn);
+	libtas_conn_bump(ctx->priv_, conn);
 	libtas_kick(ctx->priv_);
 	return 0;
 }
@@ -1014,13 +1038,13 @@ LIBTAS_API int flextcp_connection_rx_done(struct flextcp_context *ctx,
 					  struct flextcp_connection *conn,
 					  size_t len)
 {
-	if (!conn_usable(ctx, conn) ||
+	if (!libtas_conn_usable(ctx, conn) ||
 	    len > (size_t)(conn->rx_head_ - conn->rx_freed_))
 		return -1;
 	if (len == 0)
 		return 0;
 	conn->rx_freed_ += (uint32_t)len;
-	conn_bump(ctx->priv_, conn);
+	libtas_conn_bump(ctx->priv_, conn);
 	libtas_kick(ctx->priv_);
 	return 0;
 }
@@ -1029,6 +1053,8 @@ LIBTAS_API int flextcp_connection_rx_done(struct flextcp_context *ctx,
 static uint32_t tx_room(const struct flextcp_connection *c, uint32_t *pos)
 {
 	*pos = c->tx_alloc_ & (c->txb_size_ - 1);
+	if (libtas_zc_tx_blocked(c))
+		return 0; /* a zero-copy send goes first */
 	return c->txb_size_ - (c->tx_alloc_ - c->tx_freed_);
 }
 
@@ -1171,13 +1197,13 @@ LIBTAS_API int flextcp_connection_tx_send(struct flextcp_context *ctx,
 					  struct flextcp_connection *conn,
 					  size_t len)
 {
-	if (!conn_usable(ctx, conn) ||
+	if (!libtas_conn_usable(ctx, conn) ||
 	    len > (size_t)(conn->tx_alloc_ - conn->tx_sent_))
 		return -1;
 	if (len == 0)
 		return 0;
 	conn->tx_sent_ += (uint32_t)len;
-	conn_bump(ctx->priv_, conn);
+	libtas_conn_bump(ctx->priv_, conn);
 	libtas_kick(ctx->priv_);
 	return 0;
 }
@@ -1196,12 +1222,13 @@ LIBTAS_API int flextcp_connection_tx_send(struct flextcp_context *ctx,
 LIBTAS_API int flextcp_connection_tx_close(struct flextcp_context *ctx,
 					   struct flextcp_connection *conn)
 {
-	if (!conn_usable(ctx, conn) || (conn->flags_ & LIBTAS_CF_TX_CLOSED))
+	if (!libtas_conn_usable(ctx, conn) ||
+	    (conn->flags_ & LIBTAS_CF_TX_CLOSED))
 		return -1;
 	conn->tx_alloc_ = conn->tx_sent_;
 	conn->flags_ |= LIBTAS_CF_TX_CLOSED;
 	conn->bump_ |= LIBTAS_BUMP_FIN;
-	conn_bump(ctx->priv_, conn);
+	libtas_conn_bump(ctx->priv_, conn);
 	libtas_kick(ctx->priv_);
 	return 0;
 }
@@ -1219,7 +1246,8 @@ LIBTAS_API int flextcp_connection_tx_close(struct flextcp_context *ctx,
 LIBTAS_API int flextcp_connection_tx_possible(struct flextcp_context *ctx,
 					      struct flextcp_connection *conn)
 {
-	if (!conn_usable(ctx, conn) || (conn->bump_ & LIBTAS_BUMP_LISTED))
+	if (!libtas_conn_usable(ctx, conn) ||
+	    (conn->bump_ & LIBTAS_BUMP_LISTED))
 		return -1;
 	return tas_ring_free_count(&ctx->priv_->atx[conn->core_]) > 0 ? 0 : -1;
 }

@@ -328,6 +328,7 @@ static int app_ctx_create(struct svc *s, struct fp_app *a)
 		cmd.ctx.mem_key = a->mem_key;
 		cmd.ctx.ctx_off = base;
 		cmd.ctx.evfd = c->evfd;
+		cmd.ctx.regions = a->regions;
 		svc_post_cmd(s, k, &cmd);
 	}
 	r.ctx_id = (uint16_t)i;
@@ -357,8 +358,148 @@ bool app_kin_post(struct fp_app *a, uint16_t ctx, const struct tas_ev *e)
 	return true;
 }
 
+/* ---- zero-copy regions ---- */
+
+static void region_unmap(struct svc *s, struct fp_app *a, unsigned i)
+{
+	struct fp_region *r = &a->regions[i];
+
+	if (a->region_reg[i])
+		nic_dereg_mem(s->nic, r->key);
+	munmap(r->base, r->len);
+	a->region_bytes -= r->len;
+	a->region_mapped[i] = false;
+	a->region_reg[i] = false;
+	r->base = NULL;
+	r->len = 0;
+}
+
+static int region_reply(struct fp_app *a, int status, uint32_t id, uint64_t len,
+			int fd)
+{
+	struct tas_msg r = { .type = TAS_MSG_MEM_REPLY,
+			     .abi_version = TAS_ABI_VERSION,
+			     .status = status };
+
+	r.mem.region = id;
+	r.mem.len = len;
+	return send_fds(a->sock, &r, &fd, fd >= 0 ? 1 : 0);
+}
+
+/* Page-aligned shared memory the app and the cores both map, registered
+ * with the NIC; the app gets the memfd. */
+static int region_alloc(struct svc *s, struct fp_app *a,
+			const struct tas_msg *m)
+{
+	uint64_t len = (m->mem.len + 4095) & ~4095ull;
+	uint64_t limit = (uint64_t)s->cfg.zc_mem_mb << 20;
+	struct fp_region *r;
+	unsigned i;
+	int fd, ret;
+	void *p;
+
+	if (!a->seg || m->mem.len == 0 || len > (1ull << 30)) {
+		ret = -EINVAL;
+		goto refuse;
+	}
+	if (a->region_bytes + len > limit) {
+		ret = -ENOSPC;
+		goto refuse;
+	}
+	for (i = 0; i < TAS_MAX_REGIONS; i++)
+		if (!a->region_mapped[i])
+			break;
+	if (i == TAS_MAX_REGIONS) {
+		ret = -EMFILE;
+		goto refuse;
+	}
+	fd = memfd_create("tas-region", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)len)) {
+		ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		goto refuse;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		close(fd);
+		goto refuse;
+	}
+	r = &a->regions[i];
+	r->base = p;
+	r->len = len;
+	r->key = 0;
+	a->region_reg[i] = nic_reg_mem(s->nic, p, len, &r->key) == 0;
+	a->region_mapped[i] = true;
+	a->region_bytes += len;
+	a->region_gen[i] = (uint16_t)(a->region_gen[i] % 1023 + 1);
+	atomic_store_explicit(&r->refs, 1, memory_order_relaxed);
+	atomic_store_explicit(&r->id,
+			      (uint32_t)a->region_gen[i] * TAS_MAX_REGIONS + i,
+			      memory_order_release);
+	log_debug("app %u: region %u, %llu KiB", a->id,
+		  (unsigned)atomic_load(&r->id), (unsigned long long)len >> 10);
+	ret = region_reply(a, 0, atomic_load(&r->id), len, fd);
+	close(fd); /* the mapping stays */
+	return ret;
+refuse:
+	s->ctr_zc_refused++;
+	log_debug("app %u: region of %llu bytes refused: %s", a->id,
+		  (unsigned long long)m->mem.len, strerror(-ret));
+	return region_reply(a, ret, 0, 0, -1);
+}
+
+/* Unpublish the region; it is unmapped once no core holds a reference
+ * (now, or by app_region_sweep). */
+static int region_free(struct svc *s, struct fp_app *a, uint32_t id)
+{
+	unsigned i = TAS_REGION_IDX(id);
+	struct fp_region *r = &a->regions[i];
+
+	if (id == 0 || id > UINT16_MAX || !a->region_mapped[i] ||
+	    atomic_load_explicit(&r->id, memory_order_relaxed) != id) {
+		s->ctr_zc_refused++;
+		return region_reply(a, -EINVAL, id, 0, -1);
+	}
+	atomic_store_explicit(&r->id, 0, memory_order_release);
+	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1)
+		region_unmap(s, a, i);
+	else
+		a->regions_dying++;
+	return region_reply(a, 0, id, 0, -1);
+}
+
+/**
+ * app_region_sweep - unmap freed regions the cores no longer reference
+ */
+void app_region_sweep(struct svc *s)
+{
+	for (unsigned k = 0; k < SVC_MAX_APPS; k++) {
+		struct fp_app *a = &s->apps[k];
+
+		for (unsigned i = 0;
+		     a->used && a->regions_dying && i < TAS_MAX_REGIONS; i++) {
+			struct fp_region *r = &a->regions[i];
+
+			if (a->region_mapped[i] &&
+			    !atomic_load_explicit(&r->id,
+						  memory_order_relaxed) &&
+			    !atomic_load_explicit(&r->refs,
+						  memory_order_acquire)) {
+				region_unmap(s, a, i);
+				a->regions_dying--;
+			}
+		}
+	}
+}
+
 static void app_free(struct svc *s, struct fp_app *a)
 {
+	/* every core has let go of the app: its regions too */
+	for (unsigned i = 0; i < TAS_MAX_REGIONS; i++)
+		if (a->region_mapped[i])
+			region_unmap(s, a, i);
 	if (a->mem_reg)
 		nic_dereg_mem(s->nic, a->mem_key);
 	if (a->seg)
@@ -452,6 +593,12 @@ bool app_handle(struct svc *s, struct fp_app *a)
 			break;
 		case TAS_MSG_LISTEN_CLOSE:
 			ret = slow_listen_close(s, a, &m);
+			break;
+		case TAS_MSG_MEM_ALLOC:
+			ret = region_alloc(s, a, &m);
+			break;
+		case TAS_MSG_MEM_FREE:
+			ret = region_free(s, a, m.mem.region);
 			break;
 		case TAS_MSG_CONNECT:
 			ret = slow_connect(s, a, m.ctx_id, m.user, m.connect.ip,

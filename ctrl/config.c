@@ -43,6 +43,8 @@ void config_usage(const char *prog)
 	       "  --txbuf BYTES     send ring per connection (default "
 	       "131072)\n"
 	       "  --app-conns N     connections per app (default 1024)\n"
+	       "  --zc-mem MIB      zero-copy region memory per app "
+	       "(default 1024)\n"
 	       "  --log-level L     error|warn|info|debug (default info)\n",
 	       prog, TAS_SOCKET_DEFAULT);
 }
@@ -126,6 +128,7 @@ int config_parse(struct tas_config *cfg, int argc, char **argv, char *err)
 		O_RXBUF,
 		O_TXBUF,
 		O_APPCONNS,
+		O_ZCMEM,
 		O_CCINT,
 		O_HELP
 	};
@@ -147,6 +150,7 @@ int config_parse(struct tas_config *cfg, int argc, char **argv, char *err)
 		{ "rxbuf", required_argument, 0, O_RXBUF },
 		{ "txbuf", required_argument, 0, O_TXBUF },
 		{ "app-conns", required_argument, 0, O_APPCONNS },
+		{ "zc-mem", required_argument, 0, O_ZCMEM },
 		{ "help", no_argument, 0, O_HELP },
 		{ 0, 0, 0, 0 },
 	};
@@ -161,6 +165,7 @@ int config_parse(struct tas_config *cfg, int argc, char **argv, char *err)
 	cfg->log_level = LOG_INFO;
 	cfg->rxbuf = cfg->txbuf = 131072;
 	cfg->app_conns = 1024;
+	cfg->zc_mem_mb = 1024;
 	cc_config_init(&cfg->cc);
 	opterr = 0;
 	optind = 1;
@@ -259,6 +264,12 @@ int config_parse(struct tas_config *cfg, int argc, char **argv, char *err)
 				       err))
 				return -EINVAL;
 			cfg->app_conns = (unsigned)v;
+			break;
+		case O_ZCMEM:
+			if (parse_uint("--zc-mem", optarg, 0, 1u << 20, &v,
+				       err))
+				return -EINVAL;
+			cfg->zc_mem_mb = (unsigned)v;
 			break;
 		case O_HELP:
 			config_usage(argv[0]);

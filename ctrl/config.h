@@ -23,6 +23,7 @@ struct tas_config {
 	int log_level;
 	uint32_t rxbuf, txbuf; /* per connection, powers of two */
 	unsigned app_conns;    /* connection buffer slots per app */
+	unsigned zc_mem_mb;    /* zero-copy region memory per app, MiB */
 	struct cc_config cc;
 };
 

@@ -101,6 +101,7 @@ static int run(struct svc *s, int sigfd, int tfd, int ccfd)
 			case TAG_TIMER:
 				if (read(tfd, &v, sizeof(v)) > 0)
 					slow_tick(s, svc_now_ns());
+				app_region_sweep(s);
 				for (unsigned k = 0; k < s->ncores; k++)
 					svc_drain_core(s, k);
 				break;

@@ -520,13 +520,14 @@ void slow_stats_text(struct svc *s, int fd)
 		buf + o, sizeof(buf) - o,
 		"arp_rx %llu\narp_tx %llu\nicmp_echo_replies %llu\n"
 		"exception_drops %llu\napps_registered %llu\n"
-		"app_protocol_errors %llu\n",
+		"app_protocol_errors %llu\nzc_requests_refused %llu\n",
 		(unsigned long long)s->ctr_arp_rx,
 		(unsigned long long)s->ctr_arp_tx,
 		(unsigned long long)s->ctr_icmp_echo,
 		(unsigned long long)s->ctr_exc_drop,
 		(unsigned long long)s->ctr_apps,
-		(unsigned long long)s->ctr_app_errors);
+		(unsigned long long)s->ctr_app_errors,
+		(unsigned long long)s->ctr_zc_refused);
 	if (s->link_nic) {
 		struct nic_link_stats ls;
 
@@ -569,7 +570,7 @@ void slow_stats_text(struct svc *s, int fd)
 void slow_conns_text(struct svc *s, int fd)
 {
 	static struct fp_dump_row rows[4096];
-	char line[448], a[16], b[16];
+	char line[544], a[16], b[16];
 
 	for (unsigned k = 0; k < s->ncores; k++) {
 		struct fp_dump d = { .rows = rows, .max = 4096 };
@@ -589,7 +590,7 @@ void slow_conns_text(struct svc *s, int fd)
 
 			const struct cc_flow *cf =
 				cc_loop_flow(&s->cc, k, r->flow_idx);
-			char ccs[160] = "";
+			char ccs[256] = "";
 
 			if (cf)
 				snprintf(ccs, sizeof(ccs),
@@ -603,6 +604,16 @@ void slow_conns_text(struct svc *s, int fd)
 					 cf->gradient,
 					 (unsigned long long)cf->rate,
 					 cf->cuts);
+			if (r->zc_tx || r->zc_rx_copy || r->zc_rx_nocopy) {
+				size_t l = strlen(ccs);
+
+				snprintf(ccs + l, sizeof(ccs) - l,
+					 " zc_tx=%llu zc_rx_copy=%llu "
+					 "zc_rx_nocopy=%llu",
+					 (unsigned long long)r->zc_tx,
+					 (unsigned long long)r->zc_rx_copy,
+					 (unsigned long long)r->zc_rx_nocopy);
+			}
 			ip_str(r->local_ip, a);
 			ip_str(r->remote_ip, b);
 			n = snprintf(

@@ -50,6 +50,15 @@ struct fp_app {
 	uint64_t slots_off;
 	uint32_t slot_size, nslots, slots_free;
 	uint8_t *slot_used;
+	/* zero-copy regions: the table the cores read, and what only the
+	 * control thread keeps (generation for ids, whether base is mapped,
+	 * whether it is registered with the NIC) */
+	struct fp_region regions[TAS_MAX_REGIONS];
+	uint16_t region_gen[TAS_MAX_REGIONS];
+	bool region_mapped[TAS_MAX_REGIONS];
+	bool region_reg[TAS_MAX_REGIONS];
+	uint64_t region_bytes;
+	unsigned regions_dying; /* freed, waiting for the cores' references */
 	struct svc *svc;
 };
 
@@ -109,6 +118,7 @@ struct svc {
 	uint32_t port_next;
 	uint64_t ctr_arp_rx, ctr_arp_tx, ctr_icmp_echo, ctr_exc_drop;
 	uint64_t ctr_apps, ctr_app_errors;
+	uint64_t ctr_zc_refused; /* bad MEM_ALLOC / MEM_FREE requests */
 	struct cc_loop cc;
 };
 
@@ -120,6 +130,7 @@ bool app_handle(struct svc *s, struct fp_app *a);
 void app_begin_delete(struct svc *s, struct fp_app *a, const char *why);
 void app_deleted_ack(struct svc *s, uint32_t app_id);
 void app_pool_ops(struct fp_pool_ops *ops);
+void app_region_sweep(struct svc *s);
 bool app_kin_post(struct fp_app *a, uint16_t ctx, const struct tas_ev *e);
 
 /* slow.c */

@@ -18,8 +18,9 @@
  * fork: a child of a registered process that calls flextcp_init() registers
  * afresh (new segment); contexts it inherited are invalid from then on.
  *
- * Extensions beyond upstream TAS (marked below): flextcp_listen_close() and
- * the read-only connection accessors.
+ * Extensions beyond upstream TAS (marked below): flextcp_listen_close(), the
+ * read-only connection accessors, and zero-copy sends and receive
+ * placement (docs/ZEROCOPY.md).
  *
  * docs/API.md describes every call, the events that follow it and the error
  * codes.
@@ -42,6 +43,7 @@ extern "C" {
 #define FLEXTCP_LISTEN_REUSEPORT 0x1
 
 struct libtas_ctx;
+struct libtas_zc;
 
 /**
  * struct flextcp_context - per-thread state: the queues to the service
@@ -106,7 +108,22 @@ struct flextcp_connection {
 	uint8_t core_; /* fast-path core owning the flow */
 	uint8_t state_;
 	uint8_t flags_;
-	uint8_t bump_; /* commands waiting for queue space */
+	uint8_t bump_;	       /* commands waiting for queue space */
+	struct libtas_zc *zc_; /* zero-copy sends and posts, or NULL */
+};
+
+/**
+ * struct flextcp_mem_region - buffer memory shared with the service
+ * (extension, see flextcp_mem_alloc)
+ * @addr: page-aligned start of @len bytes the app reads and writes
+ *
+ * The fields ending in an underscore are private to libtas.
+ */
+struct flextcp_mem_region {
+	void *addr;
+	size_t len;
+	uint32_t id_;	/* the service's region id */
+	uint32_t busy_; /* zero-copy sends and posts not yet done */
 };
 
 /** enum flextcp_event_type - kinds of events a context delivers */
@@ -121,6 +138,9 @@ enum flextcp_event_type {
 	FLEXTCP_EV_CONN_RXCLOSED,  /* peer closed its direction */
 	FLEXTCP_EV_CONN_TXCLOSED,  /* our FIN was acknowledged */
 	FLEXTCP_EV_CONN_MOVED,	   /* flextcp_connection_move() done */
+	/* extensions (docs/ZEROCOPY.md) */
+	FLEXTCP_EV_CONN_TX_ZC_DONE, /* a zero-copy send's bytes are free */
+	FLEXTCP_EV_CONN_RX_PLACED,  /* a posted receive buffer is done */
 };
 
 /** struct flextcp_event - one event; ev member chosen by event_type */
@@ -166,6 +186,22 @@ struct flextcp_event {
 			int16_t status; /* 0, or negative errno after a reset */
 			struct flextcp_connection *conn;
 		} conn_closed;
+		struct {
+			int16_t status; /* 0; -ECONNABORTED: the connection
+					 * ended before all was acked */
+			struct flextcp_connection *conn;
+			uint64_t cookie;
+			size_t len;
+		} conn_tx_zc_done;
+		struct {
+			int16_t status; /* 0; -ECONNABORTED: connection ended
+					 * (len bytes arrived before) */
+			struct flextcp_connection *conn;
+			uint64_t cookie;
+			void *buf;  /* the posted buffer */
+			size_t len; /* bytes placed: the posted length, less
+				     * if the stream ended first */
+		} conn_rx_placed;
 	} ev;
 };
 
@@ -227,6 +263,30 @@ size_t flextcp_connection_tx_capacity(const struct flextcp_connection *conn);
 int flextcp_connection_addrs(const struct flextcp_connection *conn,
 			     uint32_t *local_ip, uint16_t *local_port,
 			     uint32_t *remote_ip, uint16_t *remote_port);
+
+/* Zero-copy (extensions, docs/ZEROCOPY.md). A region is page-aligned
+ * memory the service maps too (on ibv: registered with the NIC), at most
+ * 1 GiB each and --zc-mem MiB per app. 0, or -1 with errno set. */
+int flextcp_mem_alloc(struct flextcp_context *ctx, size_t len,
+		      struct flextcp_mem_region **region);
+/* -1 errno EBUSY while sends or posts from the region are outstanding. */
+int flextcp_mem_free(struct flextcp_context *ctx,
+		     struct flextcp_mem_region *region);
+/* Send len bytes at offset of the region without copying them, after the
+ * bytes sent so far; FLEXTCP_EV_CONN_TX_ZC_DONE with cookie follows when
+ * they are acknowledged and no retransmission can need them. The region's
+ * bytes must stay unchanged until then. */
+int flextcp_connection_tx_send_zc(struct flextcp_context *ctx,
+				  struct flextcp_connection *conn,
+				  struct flextcp_mem_region *region,
+				  size_t offset, size_t len, uint64_t cookie);
+/* Place the next len stream bytes that have not arrived yet at offset of
+ * the region instead of the receive ring; FLEXTCP_EV_CONN_RX_PLACED with
+ * cookie follows when they are all there (or the stream ended). */
+int flextcp_connection_rx_post(struct flextcp_context *ctx,
+			       struct flextcp_connection *conn,
+			       struct flextcp_mem_region *region, size_t offset,
+			       size_t len, uint64_t cookie);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,12 @@ static const char *const stat_names[ST__FIXED_NR] = {
 	[ST_DROP_BAD_CMD] = "drop_bad_app_cmd",
 	[ST_DROP_BAD_RING] = "drop_bad_app_ring",
 	[ST_EV_DEFERRED] = "app_events_deferred",
+	[ST_ZC_TX_BYTES] = "zc_tx_bytes",
+	[ST_ZC_TX_BOUNCE] = "zc_tx_bounced_frames",
+	[ST_ZC_RX_NOCOPY] = "zc_rx_placed_nocopy_bytes",
+	[ST_ZC_RX_COPY] = "zc_rx_placed_copy_bytes",
+	[ST_ZC_RX_RING] = "zc_rx_ring_bytes",
+	[ST_ZC_BAD] = "drop_bad_zc_cmd",
 };
 
 /**
@@ -189,10 +195,16 @@ void fp_emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
 	if (s->len && f && x) {
 		const struct tcp_conn *tc = &f->tc;
 		uint32_t start = s->h.seq + ((s->h.flags & TCP_SYN) ? 1 : 0);
-		uint32_t off = (start - (tc->iss + 1)) & (tc->tx_size - 1);
+		uint32_t pos = start - (tc->iss + 1);
 
-		sum = ring_csum(tc->tx_buf, tc->tx_size, off, s->len, sum, t,
-				x->mem_key);
+		if (!f->zc)
+			sum = ring_csum(tc->tx_buf, tc->tx_size,
+					pos & (tc->tx_size - 1), s->len, sum, t,
+					x->mem_key);
+		else if (!fp_zc_payload(c, f, x, pos, s->len, t, &sum)) {
+			stat_add(c, ST_TX_RING_FULL, 1);
+			return; /* slot stays free; retransmitted later */
+		}
 	}
 	if (c->offloads & NIC_OFF_TX_CSUM) {
 		t->flags |= NIC_TX_CSUM;
@@ -233,6 +245,8 @@ void fp_handle_out(struct fp_core *c, struct flow *f, struct tcp_out *o)
 		o->events |= TCP_OUT_CLOSED;
 	}
 	f->ev_rx += o->rx_new;
+	if (f->zc && o->rx_new && fp_zc_rx_credit(f))
+		fp_mark_dirty(c, f);
 	if (c->sh->cc_external && (o->events & TCP_OUT_ESTABLISHED))
 		fp_cc_open(c, f);
 	if (f->cc_on)
@@ -660,6 +674,7 @@ struct fp_core *fp_core_create(unsigned id, struct nic *nic, unsigned queue,
 	c->timer_next = UINT64_MAX;
 	nic_link_info(nic, &li);
 	c->offloads = li.offloads;
+	c->max_segs = li.max_segs ? li.max_segs : 1;
 	c->doorbell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	c->ctrl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -726,6 +741,8 @@ void fp_core_destroy(struct fp_core *c)
 	free(c->notify);
 	free(c->cc);
 	free(c->scratch);
+	free(c->bounce);
+	free(c->bounce_tag);
 	free(c->note_backlog);
 	pacer_fini(&c->pacer);
 	for (int i = 0; i < 4; i++)

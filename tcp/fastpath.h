@@ -46,6 +46,12 @@ enum fp_stat {
 	ST_DROP_BAD_CMD,  /* app command failed validation */
 	ST_DROP_BAD_RING, /* app queue indices impossible: ctx dropped */
 	ST_EV_DEFERRED,	  /* app event ring full; retried */
+	ST_ZC_TX_BYTES,	  /* payload bytes sent from app regions */
+	ST_ZC_TX_BOUNCE,  /* zero-copy frames with too many pieces: copied */
+	ST_ZC_RX_NOCOPY,  /* bytes the NIC placed into posted buffers */
+	ST_ZC_RX_COPY,	  /* bytes copied from frames into posted buffers */
+	ST_ZC_RX_RING,	  /* bytes of zero-copy flows that went to the ring */
+	ST_ZC_BAD,	  /* zero-copy command refused: region/offset/len */
 	ST__FIXED_NR
 };
 #define ST_PKT_ERR_BASE ST__FIXED_NR /* + enum pkt_err */
@@ -82,6 +88,7 @@ struct fp_dump_row {
 	uint64_t bytes_in, bytes_out, retrans;
 	uint32_t rx_avail, tx_queued;
 	uint32_t flow_idx;
+	uint64_t zc_tx, zc_rx_nocopy, zc_rx_copy; /* bytes, see ST_ZC_* */
 };
 
 struct fp_dump {
@@ -92,6 +99,21 @@ struct fp_dump {
 };
 
 struct fp_app; /* the control thread's app, opaque to the core */
+
+/* One zero-copy region of an app (flextcp_mem_alloc), in a table the
+ * control thread owns and every core reads. The control thread fills
+ * base/len/key, sets refs to 1 (its own) and then publishes id (release);
+ * a core takes a reference per send extent or receive post it keeps
+ * (fp_region_get), so a freed region (id 0, owner reference dropped) is
+ * unmapped only once refs reaches 0 (app_region_sweep). */
+struct fp_region {
+	_Atomic uint32_t id; /* 0: free or being freed */
+	_Atomic uint32_t refs;
+	uint8_t *base;
+	uint64_t len;
+	uint32_t key; /* nic_reg_mem key */
+	uint32_t pad;
+};
 
 struct fp_cmd {
 	uint32_t type;
@@ -108,6 +130,7 @@ struct fp_cmd {
 			uint32_t mem_key;
 			uint64_t ctx_off; /* struct tas_ctx_shm */
 			int evfd;
+			struct fp_region *regions; /* TAS_MAX_REGIONS */
 		} ctx;
 		struct {
 			uint32_t remote_ip; /* network order */

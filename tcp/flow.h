@@ -10,6 +10,7 @@
 #include "tcp/tcp.h"
 
 struct fp_app;
+struct fp_zc;
 
 struct flow {
 	struct tcp_conn tc;
@@ -40,7 +41,8 @@ struct flow {
 	uint32_t tx_hold;     /* acked send-ring bytes not yet released */
 	uint64_t tx_hold_tag; /* ...until the core's tx_done reaches this */
 	int ev_err;
-	int32_t hnext; /* hash chain */
+	struct fp_zc *zc; /* zero-copy sends and posts (fp_zc.c), or NULL */
+	int32_t hnext;	  /* hash chain */
 };
 
 struct flow_table {

@@ -69,6 +69,7 @@ bool fp_ev_post(struct fp_core *c, struct fp_ctx *x, const struct tas_ev *e)
  */
 void fp_flow_release(struct fp_core *c, struct flow *f)
 {
+	fp_zc_drop(f);
 	if (f->buf_slot != UINT32_MAX && f->app)
 		c->sh->pool.free(f->app, f->buf_slot);
 	f->buf_slot = UINT32_MAX;
@@ -128,7 +129,12 @@ bool fp_flow_deliver(struct fp_core *c, struct flow *f)
 		return true;
 	}
 	e.user = f->user;
-	if (f->ev_rx) {
+	if (f->zc) {
+		if (!fp_zc_deliver(c, f, x, &e,
+				   f->ev_flags &
+					   (TCP_OUT_RX_FIN | TCP_OUT_RESET)))
+			return false;
+	} else if (f->ev_rx) {
 		e.type = TAS_EV_RX;
 		e.a = f->ev_rx;
 		if (!fp_ev_post(c, x, &e))
@@ -138,6 +144,8 @@ bool fp_flow_deliver(struct fp_core *c, struct flow *f)
 	if (f->tx_hold && c->tx_done >= f->tx_hold_tag) {
 		f->ev_txfreed += f->tx_hold;
 		f->tx_hold = 0;
+		if (f->zc)
+			fp_zc_tx_release(f);
 	}
 	if (f->ev_txfreed) {
 		e.type = TAS_EV_TX_FREED;
@@ -224,13 +232,23 @@ static void app_close(struct fp_core *c, struct fp_ctx *x, struct flow *f,
 	fp_mark_notify(c, f);
 }
 
+/* The app's view of the stream no longer matches ours: reset the flow. */
+static void bad_cmd_reset(struct fp_core *c, struct flow *f, uint64_t now)
+{
+	fp_flow_kill(c, f, now);
+	f->ev_flags |= TCP_OUT_RESET;
+	f->ev_err = -EINVAL;
+	fp_mark_notify(c, f);
+}
+
 static void app_cmd(struct fp_core *c, int xi, const struct tas_cmd *cmd,
 		    uint64_t now)
 {
 	struct fp_ctx *x = &c->ctx[xi];
 	/* read each field of the shared entry once (the app may change it) */
 	uint8_t type = cmd->type;
-	uint32_t handle = cmd->flow, len = cmd->len;
+	uint32_t handle = cmd->flow, len = cmd->len, off = cmd->off;
+	uint16_t region = cmd->region;
 	struct flow *f = flow_from_handle(&c->ft, handle);
 	struct tas_ev e;
 
@@ -245,10 +263,7 @@ static void app_cmd(struct fp_core *c, int xi, const struct tas_cmd *cmd,
 			return;
 		if (tcp_app_tx(&f->tc, len)) {
 			stat_add(c, ST_DROP_BAD_CMD, 1);
-			fp_flow_kill(c, f, now);
-			f->ev_flags |= TCP_OUT_RESET;
-			f->ev_err = -EINVAL;
-			fp_mark_notify(c, f);
+			bad_cmd_reset(c, f, now);
 			return;
 		}
 		fp_mark_dirty(c, f);
@@ -258,6 +273,19 @@ static void app_cmd(struct fp_core *c, int xi, const struct tas_cmd *cmd,
 			return;
 		if (tcp_app_rx_done(&f->tc, len)) {
 			stat_add(c, ST_DROP_BAD_CMD, 1);
+			return;
+		}
+		if (f->zc)
+			fp_zc_rx_credit(f);
+		fp_mark_dirty(c, f);
+		break;
+	case TAS_CMD_TX_ZC:
+	case TAS_CMD_RX_POST:
+		if (f->dead)
+			return;
+		if (fp_zc_cmd(c, x, f, type, region, off, len)) {
+			stat_add(c, ST_ZC_BAD, 1);
+			bad_cmd_reset(c, f, now);
 			return;
 		}
 		fp_mark_dirty(c, f);
@@ -367,6 +395,7 @@ static void cmd_ctx_add(struct fp_core *c, const struct fp_cmd *m)
 	x->seg_hdr = (struct tas_seg_hdr *)m->ctx.seg_base;
 	x->shm = shm;
 	x->evfd = m->ctx.evfd;
+	x->regions = m->ctx.regions;
 	/* offsets were written by the control thread, before the app saw
 	 * the segment; they are ours, not the app's */
 	if (tas_ring_attach(&x->atx, x->seg_base + shm->atx_off[c->id],
@@ -408,6 +437,7 @@ static void cmd_app_del(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
 			c->sh->pool.free(f->app, f->buf_slot);
 		f->buf_slot = UINT32_MAX;
 		if (flow_can_orphan(f)) {
+			fp_zc_drop(f);
 			f->tc.rx_buf = c->scratch;
 			f->tc.tx_buf = c->scratch;
 			f->app = NULL;
@@ -571,6 +601,7 @@ static void cmd_dump(struct fp_core *c, struct fp_dump *d)
 		r->rx_avail = tcp_rx_avail(&f->tc);
 		r->tx_queued = f->tc.tx_end - f->tc.snd_una;
 		r->flow_idx = i;
+		fp_zc_counters(f, &r->zc_tx, &r->zc_rx_nocopy, &r->zc_rx_copy);
 	}
 	atomic_store_explicit(&d->done, 1, memory_order_release);
 }

@@ -38,8 +38,9 @@ struct fp_ctx {
 	uint32_t mem_key;
 	struct tas_seg_hdr *seg_hdr;
 	struct tas_ctx_shm *shm;
-	struct tas_ring atx; /* app -> core, we consume */
-	struct tas_ring arx; /* core -> app, we produce */
+	struct fp_region *regions; /* the app's zero-copy regions */
+	struct tas_ring atx;	   /* app -> core, we consume */
+	struct tas_ring arx;	   /* core -> app, we produce */
 	int evfd;
 };
 
@@ -61,6 +62,7 @@ struct fp_core {
 	struct nic *nic;
 	const struct fp_shared *sh;
 	uint32_t offloads;
+	uint16_t max_segs; /* payload pieces per TX frame */
 	int nic_fd;
 	int doorbell; /* eventfd: apps and the control thread wake us */
 	int ctrl_fd;  /* eventfd: we wake the control thread */
@@ -98,6 +100,9 @@ struct fp_core {
 	uint64_t tx_seq;  /* cookie of the last descriptor handed out */
 	uint64_t tx_done; /* cookie of the last completed frame */
 	uint16_t ip_id;
+	uint8_t *bounce; /* zero-copy frames with too many pieces (fp_zc.c) */
+	uint64_t *bounce_tag;
+	uint32_t bounce_next;
 
 	/* --- rings with the control thread (private memory) --- */
 	struct tas_ring cmd_in, frame_in, exc_out, note_out;
@@ -155,6 +160,25 @@ struct fp_pace {
 
 /* fp_cc.c */
 void fp_cc_feedback(struct fp_core *c, struct flow *f, const struct tcp_out *o);
+
+/* fp_zc.c */
+struct fp_region *fp_region_get(struct fp_region *tab, uint16_t id,
+				uint32_t off, uint32_t len);
+void fp_region_put(struct fp_region *r);
+int fp_zc_cmd(struct fp_core *c, struct fp_ctx *x, struct flow *f, uint8_t type,
+	      uint16_t region, uint32_t off, uint32_t len);
+bool fp_zc_payload(struct fp_core *c, const struct flow *f,
+		   const struct fp_ctx *x, uint32_t pos, uint32_t len,
+		   struct nic_tx *t, uint32_t *sum);
+void fp_zc_tx_release(struct flow *f);
+void fp_zc_place(struct tcp_conn *tc, uint32_t seq, const uint8_t *p,
+		 uint32_t len);
+bool fp_zc_rx_credit(struct flow *f);
+bool fp_zc_deliver(struct fp_core *c, struct flow *f, struct fp_ctx *x,
+		   struct tas_ev *e, bool ending);
+void fp_zc_drop(struct flow *f);
+void fp_zc_counters(const struct flow *f, uint64_t *tx, uint64_t *rx_nocopy,
+		    uint64_t *rx_copy);
 
 /* fastpath.c */
 void fp_pace_begin(struct fp_core *c, struct flow *f, uint64_t now, bool acks,

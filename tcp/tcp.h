@@ -153,6 +153,11 @@ struct tcp_conn {
 	uint32_t rx_size;
 	const uint8_t *tx_buf;
 	uint32_t tx_size;
+	/* Optional: received payload of sequence seq goes through this hook
+	 * instead of straight into rx_buf (zero-copy placement, tcp/fp_zc.c).
+	 * Called once per accepted piece of new data, in any order. */
+	void (*rx_place)(struct tcp_conn *c, uint32_t seq, const uint8_t *p,
+			 uint32_t len);
 
 	/* send sequence space (RFC 9293 3.3.1) */
 	uint32_t iss, snd_una, snd_nxt, snd_max;

@@ -70,6 +70,10 @@ static void rx_copy(struct tcp_conn *c, uint32_t seq, const uint8_t *p,
 	uint32_t off = (seq - (c->irs + 1)) & (c->rx_size - 1);
 	uint32_t first = tcp_min32(len, c->rx_size - off);
 
+	if (c->rx_place) {
+		c->rx_place(c, seq, p, len);
+		return;
+	}
 	memcpy(c->rx_buf + off, p, first);
 	memcpy(c->rx_buf, p + first, len - first);
 }

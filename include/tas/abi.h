@@ -34,12 +34,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TAS_ABI_VERSION 1
+#define TAS_ABI_VERSION 2
 #define TAS_SOCKET_DEFAULT "/run/tas/tas.sock"
 #define TAS_SEG_MAGIC 0x54415331u /* "TAS1" */
 
 #define TAS_MAX_CORES 16 /* fast-path cores (FLEXTCP_MAX_FTCPCORES) */
 #define TAS_MAX_CTX 32	 /* contexts per app (FLEXTCP_MAX_CONTEXTS) */
+
+/* Zero-copy buffer regions (flextcp_mem_alloc): per app at most
+ * TAS_MAX_REGIONS live at a time. A region id carries the table index in
+ * its low bits and a generation above, so a stale id is refused. Per flow
+ * at most TAS_ZC_TX_MAX zero-copy sends and TAS_ZC_RX_MAX posted receive
+ * buffers are outstanding. */
+#define TAS_MAX_REGIONS 64
+#define TAS_REGION_IDX(id) ((id) & (TAS_MAX_REGIONS - 1))
+#define TAS_ZC_TX_MAX 32
+#define TAS_ZC_RX_MAX 32
 
 /* ---- control messages (socket) ---- */
 
@@ -51,6 +61,9 @@ enum tas_msg_type {
 	TAS_MSG_LISTEN,	      /* -> kin: TAS_EV_LISTEN_OPEN (no socket reply) */
 	TAS_MSG_CONNECT,      /* -> arx/kin: TAS_EV_CONN_OPEN */
 	TAS_MSG_LISTEN_CLOSE, /* -> kin: TAS_EV_LISTEN_CLOSED */
+	TAS_MSG_MEM_ALLOC,    /* mem.len -> MEM_REPLY + SCM_RIGHTS: memfd */
+	TAS_MSG_MEM_FREE,     /* mem.region -> MEM_REPLY (no fd) */
+	TAS_MSG_MEM_REPLY,    /* status, mem.region, mem.len */
 	/* tasctl: answered with text messages, then one empty message */
 	TAS_MSG_STATS = 100,
 	TAS_MSG_CONNS,
@@ -87,6 +100,11 @@ struct tas_msg {
 			uint16_t port;
 			uint16_t pad;
 		} connect;
+		struct {
+			uint64_t len; /* bytes, a multiple of the page size */
+			uint32_t region;
+			uint32_t pad;
+		} mem;
 		uint8_t raw[40];
 	};
 };
@@ -107,6 +125,9 @@ enum tas_ev_type {
 	TAS_EV_CLOSED, /* TAS_CMD_CLOSE done; flow handle is dead */
 	TAS_EV_MOVED,  /* TAS_CMD_MOVE done: events now come here */
 	TAS_EV_LISTEN_CLOSED,
+	TAS_EV_RX_PLACED, /* a = bytes placed into the oldest posted receive
+			   * buffer (TAS_CMD_RX_POST): it is full, or the
+			   * stream ended (RX_FIN/RESET follow) */
 };
 
 /* Event entry, 64 bytes (one cache line). user is the app's own cookie
@@ -136,16 +157,23 @@ enum tas_cmd_type {
 			  * unread data remains); TAS_EV_CLOSED follows */
 	TAS_CMD_MOVE,	 /* sent on the new context's atx: retarget events
 			  * of a flow of the same app to this context */
+	TAS_CMD_TX_ZC,	 /* len more bytes, read from region at off instead
+			  * of the send ring; they take send-ring space
+			  * like TAS_CMD_TX (see docs/ZEROCOPY.md) */
+	TAS_CMD_RX_POST, /* place the next len stream bytes not yet received
+			  * into region at off instead of the receive ring */
 };
 
 /* Command entry, 16 bytes. flow: the handle from CONN_NEW/CONN_OPEN
- * (core-local flow index in the low 24 bits, generation in the top 8). */
+ * (core-local flow index in the low 24 bits, generation in the top 8).
+ * region and off: TAS_CMD_TX_ZC and TAS_CMD_RX_POST only. */
 struct tas_cmd {
 	uint8_t type; /* enum tas_cmd_type */
-	uint8_t pad[3];
+	uint8_t pad;
+	uint16_t region; /* region id from TAS_MSG_MEM_REPLY */
 	uint32_t flow;
 	uint32_t len;
-	uint32_t pad2;
+	uint32_t off; /* byte offset into the region */
 };
 _Static_assert(sizeof(struct tas_cmd) == 16, "tas_cmd ABI size");
 

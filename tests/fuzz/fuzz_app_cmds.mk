@@ -1,0 +1,1 @@
+fuzz_app_cmds_EXTRA := tests/unit/fp_harness.c

@@ -1,0 +1,333 @@
+/* fp_harness.c - see fp_harness.h */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/fp_harness.h"
+
+static struct fph *to_h(struct nic *n)
+{
+	return container_of(n, struct fph, nic);
+}
+
+static unsigned f_rx(struct nic *n, unsigned q, struct nic_rx *rx, unsigned m)
+{
+	struct fph *h = to_h(n);
+	unsigned k = 0;
+
+	(void)q;
+	while (k < m && h->rx_tail != h->rx_head) {
+		unsigned i = h->rx_tail++ % FPH_RXQ;
+
+		memcpy(h->rx_cur[k], h->rxq[i], h->rxlen[i]);
+		rx[k] = (struct nic_rx){ .data = h->rx_cur[k],
+					 .len = h->rxlen[i],
+					 .csum = NIC_CSUM_OK };
+		k++;
+	}
+	return k;
+}
+
+static unsigned f_tx(struct nic *n, unsigned q, const struct nic_tx *tx,
+		     unsigned m)
+{
+	struct fph *h = to_h(n);
+
+	(void)q;
+	for (unsigned i = 0; i < m; i++) {
+		struct fph_tx *t = &h->txlog[h->ntx++ % FPH_TXLOG];
+		uint32_t len = tx[i].hdr_len;
+
+		memcpy(t->data, tx[i].hdr, len);
+		for (unsigned s = 0; s < tx[i].nseg; s++) {
+			/* read every payload byte: ASan checks the pointers */
+			if (len + tx[i].seg[s].len <= FB_MAX)
+				memcpy(t->data + len, tx[i].seg[s].addr,
+				       tx[i].seg[s].len);
+			len += tx[i].seg[s].len;
+		}
+		t->len = len > FB_MAX ? FB_MAX : len;
+		t->desc = tx[i];
+		if (h->ndone < 1024)
+			h->done[h->ndone++] = tx[i].cookie;
+	}
+	return m;
+}
+
+static unsigned f_comp(struct nic *n, unsigned q, uint64_t *c, unsigned m)
+{
+	struct fph *h = to_h(n);
+	unsigned k = h->ndone < m ? h->ndone : m;
+
+	(void)q;
+	if (h->hold_completions)
+		return 0;
+	memcpy(c, h->done, k * sizeof(*c));
+	memmove(h->done, h->done + k, (h->ndone - k) * sizeof(*c));
+	h->ndone -= k;
+	return k;
+}
+
+static int f_reg(struct nic *n, void *a, size_t l, uint32_t *key)
+{
+	(void)n, (void)a, (void)l;
+	*key = 1;
+	return 0;
+}
+
+static int f_dereg(struct nic *n, uint32_t k)
+{
+	(void)n, (void)k;
+	return 0;
+}
+
+static int f_steer(struct nic *n, const struct nic_steer *r)
+{
+	(void)n, (void)r;
+	return 0;
+}
+
+static void f_info(struct nic *n, struct nic_link_info *li)
+{
+	(void)n;
+	memset(li, 0, sizeof(*li));
+	li->mtu = 1500;
+	li->nqueues = 1;
+	li->max_segs = NIC_TX_MAX_SEG;
+	li->numa_node = -1;
+}
+
+static int f_arm(struct nic *n, unsigned q)
+{
+	(void)n, (void)q;
+	return 0;
+}
+
+static int f_fd(struct nic *n, unsigned q)
+{
+	(void)n, (void)q;
+	return -1;
+}
+
+static unsigned f_fq(struct nic *n, uint32_t a, uint16_t b, uint32_t c,
+		     uint16_t d)
+{
+	(void)n, (void)a, (void)b, (void)c, (void)d;
+	return 0;
+}
+
+static void f_close(struct nic *n)
+{
+	(void)n;
+}
+
+static const struct nic_ops fake_ops = {
+	.rx_burst = f_rx,
+	.tx_burst = f_tx,
+	.tx_completions = f_comp,
+	.reg_mem = f_reg,
+	.dereg_mem = f_dereg,
+	.add_steer = f_steer,
+	.link_info = f_info,
+	.arm = f_arm,
+	.fd = f_fd,
+	.flow_queue = f_fq,
+	.close = f_close,
+};
+
+static int p_alloc(struct fp_app *a, uint32_t *slot)
+{
+	for (uint32_t i = 0; i < FPH_NSLOTS; i++)
+		if (!a->used[i]) {
+			a->used[i] = 1;
+			*slot = i;
+			return 0;
+		}
+	return -1;
+}
+
+static void p_free(struct fp_app *a, uint32_t slot)
+{
+	if (slot < FPH_NSLOTS)
+		a->used[slot] = 0;
+}
+
+static void p_off(struct fp_app *a, uint32_t slot, uint64_t *rx, uint64_t *tx)
+{
+	*rx = a->slots_off + (uint64_t)slot * 2 * a->slot_bytes;
+	*tx = *rx + a->slot_bytes;
+}
+
+static const uint8_t our_mac[6] = { 2, 0, 0, 0, 0, 1 };
+static const uint8_t peer_mac[6] = { 2, 0, 0, 0, 0, 2 };
+
+/**
+ * fph_init - a core on the in-memory NIC and one app context
+ */
+int fph_init(struct fph *h, uint32_t bufsize)
+{
+	struct fp_app *app = &h->app;
+	uint64_t off;
+
+	memset(h, 0, sizeof(*h));
+	h->txlog = calloc(FPH_TXLOG, sizeof(*h->txlog));
+	if (!h->txlog)
+		return -1;
+	h->now = 1000000;
+	h->nic.ops = &fake_ops;
+	h->nic.name = "fake";
+	h->sh.ip = htonl(0xc6120001);
+	memcpy(h->sh.mac, our_mac, 6);
+	h->sh.mtu = 1500;
+	h->sh.rxbuf_size = h->sh.txbuf_size = bufsize;
+	h->sh.max_flows = 16;
+	h->sh.busy_poll = true;
+	tcp_cfg_default(&h->sh.tcp, 1500);
+	h->sh.pool = (struct fp_pool_ops){ p_alloc, p_free, p_off };
+
+	app->slot_bytes = bufsize;
+	app->slots_off = 4096 + 65536 + 65536;
+	app->size = app->slots_off + FPH_NSLOTS * 2ull * bufsize;
+	app->seg = aligned_alloc(4096, app->size);
+	if (!app->seg)
+		goto err;
+	memset(app->seg, 0, app->size);
+	h->cs = (struct tas_ctx_shm *)(app->seg + 4096);
+	off = 4096 + 512;
+	h->cs->kin_off = off;
+	off += 32768;
+	h->cs->arx_off[0] = off;
+	tas_ring_init(&h->arx, app->seg + off, TAS_ARX_ENTRIES,
+		      sizeof(struct tas_ev));
+	off += tas_ring_shm_size(TAS_ARX_ENTRIES, sizeof(struct tas_ev));
+	off = (off + 63) & ~63ull;
+	h->cs->atx_off[0] = off;
+	tas_ring_init(&h->atx, app->seg + off, TAS_ATX_ENTRIES,
+		      sizeof(struct tas_cmd));
+
+	h->core = fp_core_create(0, &h->nic, 0, &h->sh);
+	if (!h->core)
+		goto err;
+	struct fp_cmd m = { .type = FP_CMD_CTX_ADD, .app_id = 1, .app = app };
+	m.ctx.seg_base = app->seg;
+	m.ctx.seg_size = app->size;
+	m.ctx.ctx_off = 4096;
+	m.ctx.evfd = -1;
+	m.ctx.regions = app->regions;
+	fp_core_post_cmd(h->core, &m);
+	fph_poll(h, 0);
+	return 0;
+err:
+	free(app->seg);
+	free(h->txlog);
+	return -1;
+}
+
+void fph_fini(struct fph *h)
+{
+	fp_core_destroy(h->core);
+	free(h->app.seg);
+	free(h->txlog);
+}
+
+void fph_inject(struct fph *h, struct tcp_hdr *t, const uint8_t *pl,
+		size_t plen)
+{
+	struct eth_hdr e;
+	struct ipv4_hdr ip;
+	unsigned i;
+
+	if (h->rx_head - h->rx_tail >= FPH_RXQ)
+		return;
+	i = h->rx_head++ % FPH_RXQ;
+	memcpy(e.dst, our_mac, 6);
+	memcpy(e.src, peer_mac, 6);
+	memset(&ip, 0, sizeof(ip));
+	ip.ttl = 64;
+	ip.src = htonl(0xc6120002); /* 198.18.0.2 */
+	ip.dst = htonl(0xc6120001);
+	if (plen > 1460)
+		plen = 1460;
+	h->rxlen[i] = (uint32_t)fb_tcp(h->rxq[i], &e, &ip, t, pl, plen);
+}
+
+void fph_poll(struct fph *h, uint64_t dt_ns)
+{
+	h->now += dt_ns;
+	fp_core_poll(h->core, h->now);
+}
+
+const struct fph_tx *fph_tx_at(const struct fph *h, unsigned back)
+{
+	if (back >= h->ntx || back >= FPH_TXLOG)
+		return NULL;
+	return &h->txlog[(h->ntx - 1 - back) % FPH_TXLOG];
+}
+
+static bool last_tx_seq(struct fph *h, uint32_t *seq)
+{
+	const struct fph_tx *t = fph_tx_at(h, 0);
+	struct pkt p;
+
+	if (!t || pkt_parse(t->data, t->len, false, &p) != PKT_OK ||
+	    p.kind != PKT_KIND_TCP)
+		return false;
+	*seq = p.tcp.seq;
+	return true;
+}
+
+bool fph_establish(struct fph *h)
+{
+	struct fp_cmd m = { .type = FP_CMD_LISTEN,
+			    .app_id = 1,
+			    .app = &h->app,
+			    .port = FPH_PORT,
+			    .backlog = 4,
+			    .user = 7 };
+	struct tcp_hdr t = { .sport = FPH_PEER_PORT,
+			     .dport = FPH_PORT,
+			     .seq = 1000,
+			     .flags = TCP_SYN,
+			     .wnd = 65535 };
+	struct tas_ev ev;
+	uint32_t s;
+
+	fp_core_post_cmd(h->core, &m);
+	fph_poll(h, 1000);
+	t.opts.has_mss = true;
+	t.opts.mss = 1460;
+	fph_inject(h, &t, NULL, 0);
+	fph_poll(h, 1000);
+	if (!last_tx_seq(h, &s))
+		return false;
+	h->our_seq = s + 1;
+	h->peer_seq = 1001;
+	t = (struct tcp_hdr){ .sport = FPH_PEER_PORT,
+			      .dport = FPH_PORT,
+			      .seq = h->peer_seq,
+			      .ack = h->our_seq,
+			      .flags = TCP_ACK,
+			      .wnd = 65535 };
+	fph_inject(h, &t, NULL, 0);
+	fph_poll(h, 1000);
+	while (tas_ring_dequeue_burst(&h->arx, &ev, 1) == 1)
+		if (ev.type == TAS_EV_CONN_NEW) {
+			h->flow = ev.flow;
+			h->rx_off = ev.rx_off;
+			h->tx_off = ev.tx_off;
+			return true;
+		}
+	return false;
+}
+
+void fph_region(struct fph *h, unsigned idx, uint16_t id, void *mem,
+		uint64_t len, uint32_t key)
+{
+	struct fp_region *r = &h->app.regions[idx];
+
+	r->base = mem;
+	r->len = len;
+	r->key = key;
+	atomic_store(&r->refs, 1);
+	atomic_store(&r->id, id);
+}

@@ -1,0 +1,1 @@
+test_fp_zc_EXTRA := tests/unit/fp_harness.c
