@@ -20,10 +20,12 @@
  *
  * Known gaps: the RTO timer and its exponential backoff belong to the
  * engine (tcp_timer.c); this code only sets the loss window. No RFC 7661
- * restraint on growth while application-limited. TIMELY is run on one
- * RTT sample per interval (rtt_last_us), not per completion event, and
- * reacts to timeouts by halving the rate (the paper leaves loss to the
- * transport).
+ * restraint on growth while application-limited. TIMELY is run once per
+ * interval, not per completion event, on the interval's mean RTT where
+ * the fast path reports its samples (rtt_sum_us, rtt_count) and on its
+ * latest sample otherwise (the daemon's fast path reports only SRTT
+ * today), and reacts to timeouts by halving the rate (the paper leaves
+ * loss to the transport).
  */
 #include <errno.h>
 #include <math.h>
@@ -467,37 +469,72 @@ static uint64_t cc_clamp_rate(double r, const struct cc_timely_params *t)
 	return (uint64_t)r;
 }
 
+/* TIMELY's RTT for one interval: the mean of the interval's samples where
+ * the fast path reports them, else its latest sample; 0: none. One ACK's
+ * RTT carries the jitter of where its packet fell among other flows'
+ * packets (a few us at 10 Gbit/s), as much as a 2% rate excess adds to
+ * the queue in 50 us. Algorithm 1 answers a positive gradient with a cut
+ * of beta x gradient x rate but a negative one with delta only, so
+ * zero-mean noise in the gradient is a net decrease: on single samples
+ * the queue settles at or below T_low instead of between the thresholds.
+ */
+static double cc_timely_rtt(const struct cc_feedback *fb)
+{
+	if (fb->rtt_count)
+		return (double)fb->rtt_sum_us / fb->rtt_count;
+	return fb->rtt_last_us;
+}
+
 /**
  * cc_timely_update - TIMELY (SIGCOMM 2015, Algorithm 1) for one interval
  * @f: the state
  * @cfg: the configuration
- * @fb: the feedback; its RTT sample is rtt_last_us
+ * @fb: the feedback; its RTT is the mean of the interval's samples
+ *      (rtt_sum_us / rtt_count), or rtt_last_us where none are reported
  * @out: rate; cwnd is CC_CWND_UNLIMITED
+ *
+ * Algorithm 1 divides the RTT difference between two completion events
+ * by min_rtt (its authors' code also scales each step by the time since
+ * the last one, capped at one min RTT), so the gradient stands for the
+ * queueing delay's growth per unit time, (sum of rates - C) / C, and a cut
+ * of beta x gradient takes back beta of the excess rate. Here the
+ * difference spans the control intervals since the previous RTT, often
+ * several min RTTs, so it is divided by that span (never by less than
+ * min_rtt). Divided by min_rtt alone, a 50 us difference made the gradient
+ * 2.5 times too steep and each cut twice the excess (0.8 x 2.5): the rate
+ * fell below capacity after every rise of the queue.
  */
 void cc_timely_update(struct cc_flow *f, const struct cc_config *cfg,
 		      const struct cc_feedback *fb, struct cc_out *out)
 {
 	const struct cc_timely_params *t = &cfg->timely;
-	uint32_t rtt = fb->rtt_last_us;
-	double r = (double)f->rate, new_diff;
+	double r = (double)f->rate, rtt = cc_timely_rtt(fb), span, new_diff;
 
 	if (fb->mss)
 		f->mss = fb->mss;
-	if (fb->timeouts) {
-		r /= 2;
-		f->neg_count = 0;
+	if (fb->timeouts || !(rtt > 0)) {
+		if (f->rtt_gap < UINT32_MAX)
+			f->rtt_gap++;
+		if (fb->timeouts) {
+			r /= 2;
+			f->neg_count = 0;
+		}
 		goto out;
 	}
-	if (!rtt)
-		goto out;
-	if (!f->prev_rtt_us) {
+	span = (double)cfg->interval_us * ((double)f->rtt_gap + 1);
+	f->rtt_gap = 0;
+	if (!(f->prev_rtt_us > 0)) {
 		f->prev_rtt_us = rtt;
 		goto out;
 	}
-	new_diff = (double)rtt - (double)f->prev_rtt_us;
+	if (span < (double)t->min_rtt_us)
+		span = (double)t->min_rtt_us;
+	if (span < 1)
+		span = 1;
+	new_diff = rtt - f->prev_rtt_us;
 	f->prev_rtt_us = rtt;
 	f->rtt_diff_us = (1 - t->alpha) * f->rtt_diff_us + t->alpha * new_diff;
-	f->gradient = f->rtt_diff_us / (double)t->min_rtt_us;
+	f->gradient = f->rtt_diff_us / span;
 	if (rtt < t->t_low_us) {
 		r += (double)t->delta;
 		f->neg_count = 0;

@@ -36,7 +36,8 @@ struct cc_timely_params {
 	uint64_t delta;	     /* additive step, bytes/s (10 Mbit/s) */
 	double beta;	     /* multiplicative decrease factor (0.8) */
 	double alpha;	     /* EWMA weight of a new RTT difference (0.875) */
-	uint32_t min_rtt_us; /* normalizes the gradient (20) */
+	uint32_t min_rtt_us; /* normalizes the gradient (20); see
+			      * cc_timely_update for longer intervals */
 	uint32_t hai_n;	     /* HAI: N*delta after N negative gradients (5) */
 	uint64_t min_rate;   /* floor, bytes/s (10 Mbit/s) */
 	uint64_t max_rate;   /* ceiling and start, bytes/s (line, 10 Gbit/s) */
@@ -59,6 +60,8 @@ struct cc_feedback {
 	uint32_t rtt_min_us;  /* smallest sample in the interval, 0: none */
 	uint32_t rtt_last_us; /* latest sample, 0: none */
 	uint32_t rtt_ewma_us; /* smoothed RTT (RFC 6298 SRTT), 0: none */
+	uint64_t rtt_sum_us;  /* sum of the interval's samples ... */
+	uint32_t rtt_count;   /* ... and their number, 0: not reported */
 	uint32_t fast_retx;   /* fast retransmissions (loss episodes) */
 	uint32_t timeouts;    /* retransmission timeouts */
 	uint32_t inflight;    /* bytes sent and not acked, now */
@@ -85,8 +88,9 @@ struct cc_flow {
 	uint64_t obs_start; /* ... and began here */
 	uint64_t obs_acked, obs_marked;
 	/* rate algorithms (TIMELY, const) */
-	uint64_t rate; /* bytes/s */
-	uint32_t prev_rtt_us;
+	uint64_t rate;	    /* bytes/s */
+	double prev_rtt_us; /* TIMELY's previous RTT, 0: none yet */
+	uint32_t rtt_gap;   /* intervals since that RTT without a new one */
 	double rtt_diff_us; /* TIMELY's EWMA of RTT differences */
 	double gradient;    /* last normalized gradient, for tasctl */
 	uint32_t neg_count; /* consecutive non-positive gradients (HAI) */
@@ -179,7 +183,8 @@ void cc_reno_update(struct cc_flow *f, const struct cc_config *cfg,
  * cc_timely_update - TIMELY (SIGCOMM 2015, Algorithm 1) for one interval
  * @f: the state
  * @cfg: the configuration
- * @fb: the feedback; its RTT sample is rtt_last_us
+ * @fb: the feedback; its RTT is the mean of the interval's samples
+ *      (rtt_sum_us / rtt_count), or rtt_last_us where none are reported
  * @out: rate; cwnd is CC_CWND_UNLIMITED
  */
 void cc_timely_update(struct cc_flow *f, const struct cc_config *cfg,

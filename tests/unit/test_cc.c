@@ -209,6 +209,16 @@ static void test_reno_ece_halves_like_loss(void **state)
 	assert_int_equal(o.cwnd, 26 * MSS);
 }
 
+/* TIMELY with one RTT per min RTT, the cadence of Algorithm 1: the
+ * gradient is the RTT difference over min_rtt exactly. */
+static struct cc_config timely_cfg(void)
+{
+	struct cc_config c = cfg_of(CC_TIMELY);
+
+	c.interval_us = c.timely.min_rtt_us;
+	return c;
+}
+
 static struct cc_flow timely_at(struct cc_config *c, uint64_t rate,
 				uint32_t prev_rtt)
 {
@@ -223,7 +233,7 @@ static struct cc_flow timely_at(struct cc_config *c, uint64_t rate,
 
 static void test_timely_below_t_low_adds_delta(void **state)
 {
-	struct cc_config c = cfg_of(CC_TIMELY);
+	struct cc_config c = timely_cfg();
 	struct cc_flow f = timely_at(&c, 500000000, 40);
 	struct cc_feedback fb = { .rtt_last_us = 45, .mss = MSS };
 	struct cc_out o;
@@ -236,7 +246,7 @@ static void test_timely_below_t_low_adds_delta(void **state)
 
 static void test_timely_above_t_high_cuts_by_formula(void **state)
 {
-	struct cc_config c = cfg_of(CC_TIMELY);
+	struct cc_config c = timely_cfg();
 	struct cc_flow f = timely_at(&c, 1000000000, 900);
 	struct cc_feedback fb = { .rtt_last_us = 1000, .mss = MSS };
 	struct cc_out o;
@@ -249,7 +259,7 @@ static void test_timely_above_t_high_cuts_by_formula(void **state)
 
 static void test_timely_positive_gradient_cuts_negative_adds(void **state)
 {
-	struct cc_config c = cfg_of(CC_TIMELY);
+	struct cc_config c = timely_cfg();
 	struct cc_flow f = timely_at(&c, 1000000000, 100);
 	struct cc_feedback fb = { .rtt_last_us = 104, .mss = MSS };
 	struct cc_out o;
@@ -269,7 +279,7 @@ static void test_timely_positive_gradient_cuts_negative_adds(void **state)
 
 static void test_timely_hai_after_n_negative_gradients(void **state)
 {
-	struct cc_config c = cfg_of(CC_TIMELY);
+	struct cc_config c = timely_cfg();
 	struct cc_flow f = timely_at(&c, 100000000, 200);
 	struct cc_feedback fb = { .mss = MSS };
 	struct cc_out o;
@@ -291,7 +301,7 @@ static void test_timely_hai_after_n_negative_gradients(void **state)
 
 static void test_timely_rate_clamped_to_min_and_max(void **state)
 {
-	struct cc_config c = cfg_of(CC_TIMELY);
+	struct cc_config c = timely_cfg();
 	struct cc_flow f = timely_at(&c, c.timely.max_rate, 30);
 	struct cc_feedback fb = { .rtt_last_us = 35, .mss = MSS };
 	struct cc_out o;
@@ -303,6 +313,61 @@ static void test_timely_rate_clamped_to_min_and_max(void **state)
 	fb.rtt_last_us = 400; /* gradient 13: the product goes negative */
 	cc_update(&f, &c, &fb, &o);
 	assert_int_equal(o.rate, c.timely.min_rate);
+}
+
+static void test_timely_gradient_normalized_by_sample_span(void **state)
+{
+	struct cc_config c = cfg_of(CC_TIMELY);
+	struct cc_flow f;
+	struct cc_feedback fb = { .rtt_last_us = 104, .mss = MSS };
+	struct cc_out o;
+	double diff = 0.875 * 4, rate;
+
+	(void)state;
+	c.interval_us = 100; /* five min RTTs between samples */
+	f = timely_at(&c, 1000000000, 100);
+	cc_update(&f, &c, &fb, &o);
+	assert_true(fabs(f.gradient - diff / 100) < 1e-9);
+	rate = 1e9 * (1 - 0.8 * diff / 100);
+	assert_true(fabs((double)o.rate - rate) <= 1);
+	/* an interval without an RTT: the rate holds, the next difference
+	 * spans two intervals */
+	fb.rtt_last_us = 0;
+	cc_update(&f, &c, &fb, &o);
+	assert_true(fabs((double)o.rate - rate) <= 1);
+	fb.rtt_last_us = 112;
+	cc_update(&f, &c, &fb, &o);
+	diff = 0.125 * diff + 0.875 * 8;
+	assert_true(fabs(f.gradient - diff / 200) < 1e-9);
+	/* intervals shorter than min_rtt: Algorithm 1's min_rtt again */
+	c.interval_us = 5;
+	fb.rtt_last_us = 116;
+	cc_update(&f, &c, &fb, &o);
+	diff = 0.125 * diff + 0.875 * 4;
+	assert_true(fabs(f.gradient - diff / 20) < 1e-9);
+}
+
+static void test_timely_uses_interval_mean_rtt(void **state)
+{
+	struct cc_config c = timely_cfg();
+	struct cc_flow f = timely_at(&c, 1000000000, 60);
+	/* the last ACK says below T_low, the interval's mean says rising */
+	struct cc_feedback fb = { .rtt_last_us = 40,
+				  .rtt_sum_us = 4 * 70,
+				  .rtt_count = 4,
+				  .mss = MSS };
+	struct cc_out o;
+	double grad = 0.875 * 10 / 20.0;
+
+	(void)state;
+	cc_update(&f, &c, &fb, &o);
+	assert_true(fabs(f.prev_rtt_us - 70) < 1e-9);
+	assert_true(fabs(f.gradient - grad) < 1e-9);
+	assert_true(fabs((double)o.rate - 1e9 * (1 - 0.8 * grad)) <= 1);
+	/* the mean keeps its fraction: 70.25 us */
+	fb.rtt_sum_us = 281;
+	cc_update(&f, &c, &fb, &o);
+	assert_true(fabs(f.prev_rtt_us - 70.25) < 1e-9);
 }
 
 static void test_const_rate_is_exact(void **state)
@@ -419,6 +484,9 @@ int main(void)
 			test_timely_positive_gradient_cuts_negative_adds),
 		cmocka_unit_test(test_timely_hai_after_n_negative_gradients),
 		cmocka_unit_test(test_timely_rate_clamped_to_min_and_max),
+		cmocka_unit_test(
+			test_timely_gradient_normalized_by_sample_span),
+		cmocka_unit_test(test_timely_uses_interval_mean_rtt),
 		cmocka_unit_test(test_const_rate_is_exact),
 		cmocka_unit_test(test_parse_good_specs_set_algo_and_params),
 		cmocka_unit_test(test_parse_bad_specs_rejected_with_one_line),
