@@ -7,13 +7,24 @@
  * path paces at (tcp/pacer.c), plus a generous window cap of
  * 2 x rate x RTT + 4 MSS that does not bind while the flow keeps its rate.
  *
- * Known gaps: the RTT sample is the smoothed RTT, not the latest one.
+ * RTT: the core publishes the engine's RTT sample count and sum since the
+ * flow opened (a pair under a seqlock, see struct fp_cc_slot); each
+ * interval gets their differences, so TIMELY runs on the mean of the
+ * interval's samples, and an interval without samples reports no RTT.
+ *
+ * Known gaps: in an interval with samples, rtt_last_us and rtt_min_us are
+ * the smoothed RTT, not the latest and smallest sample (TIMELY uses the
+ * mean then).
  */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctrl/cc_loop.h"
+
+#define RTT_READ_TRIES 4 /* the core's write is a few stores */
 
 /**
  * cc_loop_init - private per-flow state for every core's slots
@@ -65,6 +76,27 @@ static uint32_t window_of(const struct cc_out *o, uint32_t srtt_us,
 	return w > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)w;
 }
 
+/* The slot's RTT sample count and sum, read as a pair: false if the core
+ * was changing them every time (they count in the next interval then). */
+static bool rtt_read(struct fp_cc_slot *sl, uint32_t *n, uint64_t *sum)
+{
+	for (unsigned i = 0; i < RTT_READ_TRIES; i++) {
+		uint32_t s = atomic_load_explicit(&sl->rtt_seq,
+						  memory_order_acquire);
+
+		*n = atomic_load_explicit(&sl->rtt_samples,
+					  memory_order_relaxed);
+		*sum = atomic_load_explicit(&sl->rtt_sum_us,
+					    memory_order_relaxed);
+		/* the pair's loads before the second look at the sequence */
+		atomic_thread_fence(memory_order_acquire);
+		if (!(s & 1) && s == atomic_load_explicit(&sl->rtt_seq,
+							  memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
 static void flow_step(struct cc_loop *l, struct fp_cc_slot *sl,
 		      struct cc_priv *p)
 {
@@ -72,8 +104,8 @@ static void flow_step(struct cc_loop *l, struct fp_cc_slot *sl,
 	uint32_t mss = atomic_load_explicit(&sl->mss, memory_order_relaxed);
 	struct cc_feedback fb;
 	struct cc_out out;
-	uint64_t acked, ecn;
-	uint32_t fr, to, w;
+	uint64_t acked, ecn, rsum;
+	uint32_t fr, to, w, rn;
 
 	if (!mss)
 		return;
@@ -101,6 +133,18 @@ static void flow_step(struct cc_loop *l, struct fp_cc_slot *sl,
 	fb.rtt_min_us = fb.rtt_last_us;
 	fb.inflight = atomic_load_explicit(&sl->inflight, memory_order_relaxed);
 	fb.mss = mss;
+	if (rtt_read(sl, &rn, &rsum)) {
+		fb.rtt_count = rn - p->rtt_samples;
+		fb.rtt_sum_us = rsum - p->rtt_sum_us;
+		p->rtt_samples = rn;
+		p->rtt_sum_us = rsum;
+	}
+	/* No sample in this interval: no RTT (cc.h's 0 = none), so TIMELY
+	 * skips it, as in the model it is tuned on (tests/unit/test_cc_sim.c).
+	 * The smoothed RTT instead would put a lagging estimate between two
+	 * interval means and fake a gradient. */
+	if (!fb.rtt_count)
+		fb.rtt_last_us = fb.rtt_min_us = 0;
 	p->acked = acked;
 	p->ecn_acked = ecn;
 	p->fast_retx = fr;

@@ -15,6 +15,8 @@ struct cc_priv {
 	struct cc_flow st;
 	uint64_t acked, ecn_acked;
 	uint32_t fast_retx, timeouts;
+	uint32_t rtt_samples; /* the slot's RTT pair at the last read */
+	uint64_t rtt_sum_us;
 	uint32_t out_seq;
 };
 

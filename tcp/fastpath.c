@@ -57,6 +57,7 @@ static const char *const stat_names[ST__FIXED_NR] = {
 	[ST_ZC_RX_COPY] = "zc_rx_placed_copy_bytes",
 	[ST_ZC_RX_RING] = "zc_rx_ring_bytes",
 	[ST_ZC_BAD] = "drop_bad_zc_cmd",
+	[ST_ZC_RX_UNSAFE] = "zc_rx_dropped_unplaceable",
 };
 
 /**
@@ -375,8 +376,6 @@ static void rx_frame(struct fp_core *c, const struct nic_rx *r, uint64_t now)
 	bool verify = r->csum != NIC_CSUM_OK && r->csum != NIC_CSUM_PARTIAL;
 	struct pkt p;
 	enum pkt_err err;
-	struct flow *f;
-	struct tcp_out o;
 
 	stat_add(c, ST_RX_FRAMES, 1);
 	stat_add(c, ST_RX_BYTES, r->len);
@@ -385,33 +384,62 @@ static void rx_frame(struct fp_core *c, const struct nic_rx *r, uint64_t now)
 		stat_add(c, ST_PKT_ERR_BASE + PKT_ERR_TCP_CSUM, 1);
 		return;
 	}
+	if (r->payload) {
+		fp_zc_rx_placed(c, r, verify, now); /* from a placement queue */
+		return;
+	}
 	err = pkt_parse(r->data, r->len, verify, &p);
 	if (err != PKT_OK) {
-		stat_add(c, ST_DROP_PARSE, 1);
-		stat_add(c, ST_PKT_ERR_BASE + err, 1);
+		fp_rx_bad(c, err);
 		return;
 	}
 	if (p.kind != PKT_KIND_TCP) {
 		exception(c, r);
 		return;
 	}
-	if (p.ip.dst != c->sh->ip) {
+	fp_rx_tcp(c, &p, now);
+}
+
+/**
+ * fp_rx_bad - count a frame that failed parsing
+ */
+void fp_rx_bad(struct fp_core *c, enum pkt_err err)
+{
+	stat_add(c, ST_DROP_PARSE, 1);
+	stat_add(c, ST_PKT_ERR_BASE + err, 1);
+}
+
+/**
+ * fp_rx_tcp - one parsed TCP segment: to its flow, a listener, or an RST
+ */
+void fp_rx_tcp(struct fp_core *c, const struct pkt *p, uint64_t now)
+{
+	struct flow *f;
+	struct tcp_out o;
+
+	if (p->ip.dst != c->sh->ip) {
 		stat_add(c, ST_DROP_NOT_OURS, 1);
 		return;
 	}
 	stat_add(c, ST_TCP_SEGS_IN, 1);
-	f = flow_lookup(&c->ft, p.ip.src, p.tcp.sport, p.tcp.dport);
+	f = flow_lookup(&c->ft, p->ip.src, p->tcp.sport, p->tcp.dport);
 	if (!f) {
-		if ((p.tcp.flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
-			passive_open(c, &p, now);
+		if ((p->tcp.flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
+			passive_open(c, p, now);
 		} else {
 			stat_add(c, ST_DROP_NO_FLOW, 1);
-			send_rst_reply(c, &p);
+			send_rst_reply(c, p);
 		}
 		return;
 	}
 	if (f->dead && f->tc.state == TCP_CLOSED) {
-		send_rst_reply(c, &p);
+		send_rst_reply(c, p);
+		return;
+	}
+	if (f->zc && !fp_zc_rx_safe(f, p)) {
+		/* would write where the NIC may still place: let the peer
+		 * retransmit it */
+		stat_add(c, ST_ZC_RX_UNSAFE, 1);
 		return;
 	}
 	uint64_t rt = f->tc.st.retrans_segs, fr = f->tc.st.fast_retrans,
@@ -419,10 +447,10 @@ static void rx_frame(struct fp_core *c, const struct nic_rx *r, uint64_t now)
 	struct fp_pace ps;
 
 	tcp_out_reset(&o);
-	f->last_ece = (p.tcp.flags & TCP_ECE) != 0;
+	f->last_ece = (p->tcp.flags & TCP_ECE) != 0;
 	fp_pace_begin(c, f, now, true, &ps);
-	tcp_input(&f->tc, &p.tcp, p.payload, p.payload_len,
-		  p.ip.tos & IP_ECN_MASK, now, &o);
+	tcp_input(&f->tc, &p->tcp, p->payload, p->payload_len,
+		  p->ip.tos & IP_ECN_MASK, now, &o);
 	fp_pace_end(c, f, now, &ps);
 	fp_handle_out(c, f, &o);
 	stat_add(c, ST_RETRANS, f->tc.st.retrans_segs - rt);
@@ -696,6 +724,8 @@ struct fp_core *fp_core_create(unsigned id, struct nic *nic, unsigned queue,
 	if (pacer_init(&c->pacer, sh->max_flows, PACER_SLOTS, PACER_GRAN_NS,
 		       mono_ns()))
 		goto err;
+	if (fp_zc_core_init(c))
+		goto err;
 	if (ring_make(&c->cmd_in, &c->ring_mem[0], CMD_RING,
 		      sizeof(struct fp_cmd)) ||
 	    ring_make(&c->frame_in, &c->ring_mem[1], FRAME_RING,
@@ -736,13 +766,15 @@ void fp_core_destroy(struct fp_core *c)
 		close(c->ctrl_fd);
 	if (c->epfd >= 0)
 		close(c->epfd);
+	for (uint32_t i = 0; c->ft.flows && i < c->ft.cap; i++)
+		if (c->ft.flows[i].used)
+			fp_zc_drop(c, &c->ft.flows[i]);
 	flow_table_fini(&c->ft);
 	free(c->dirty);
 	free(c->notify);
 	free(c->cc);
 	free(c->scratch);
-	free(c->bounce);
-	free(c->bounce_tag);
+	fp_zc_core_fini(c);
 	free(c->note_backlog);
 	pacer_fini(&c->pacer);
 	for (int i = 0; i < 4; i++)

@@ -52,6 +52,7 @@ enum fp_stat {
 	ST_ZC_RX_COPY,	  /* bytes copied from frames into posted buffers */
 	ST_ZC_RX_RING,	  /* bytes of zero-copy flows that went to the ring */
 	ST_ZC_BAD,	  /* zero-copy command refused: region/offset/len */
+	ST_ZC_RX_UNSAFE,  /* segment bound for a buffer the NIC still fills */
 	ST__FIXED_NR
 };
 #define ST_PKT_ERR_BASE ST__FIXED_NR /* + enum pkt_err */
@@ -194,13 +195,21 @@ struct fp_cc_slot {
 	_Atomic uint64_t acked;	    /* payload bytes acknowledged */
 	_Atomic uint64_t ecn_acked; /* ... by ACKs carrying ECE */
 	_Atomic uint32_t srtt_us, rtt_last_us;
+	/* The engine's RTT samples since the flow opened here: how many and
+	 * their sum. A pair, so written under a one-writer seqlock: rtt_seq
+	 * is odd while the core changes them (fp_cc.c), and a reader keeps
+	 * what it read only if rtt_seq was even and unchanged around it. */
+	_Atomic uint32_t rtt_seq;
+	_Atomic uint32_t rtt_samples;
+	_Atomic uint64_t rtt_sum_us;
 	_Atomic uint32_t fast_retx, timeouts;
 	_Atomic uint32_t inflight, mss;
 	_Atomic uint32_t out_cwnd; /* control thread -> core; 0: keep */
 	_Atomic uint32_t out_seq;
 	_Atomic uint64_t out_rate; /* bytes/s the core paces at; 0: none */
 	uint32_t applied_seq;	   /* core only */
-	uint32_t pad;
+	uint32_t rtt_n0;   /* core only: the engine's sample count ... */
+	uint64_t rtt_sum0; /* ... and sum when the flow opened here */
 };
 
 struct fp_core;

@@ -69,7 +69,7 @@ bool fp_ev_post(struct fp_core *c, struct fp_ctx *x, const struct tas_ev *e)
  */
 void fp_flow_release(struct fp_core *c, struct flow *f)
 {
-	fp_zc_drop(f);
+	fp_zc_drop(c, f);
 	if (f->buf_slot != UINT32_MAX && f->app)
 		c->sh->pool.free(f->app, f->buf_slot);
 	f->buf_slot = UINT32_MAX;
@@ -219,6 +219,7 @@ static void app_close(struct fp_core *c, struct fp_ctx *x, struct flow *f,
 		}
 	}
 	f->app_closed = true;
+	fp_zc_rx_drop(c, f);
 	memset(&e, 0, sizeof(e));
 	e.type = TAS_EV_CLOSED;
 	e.core = (uint8_t)c->id;
@@ -437,7 +438,7 @@ static void cmd_app_del(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
 			c->sh->pool.free(f->app, f->buf_slot);
 		f->buf_slot = UINT32_MAX;
 		if (flow_can_orphan(f)) {
-			fp_zc_drop(f);
+			fp_zc_drop(c, f);
 			f->tc.rx_buf = c->scratch;
 			f->tc.tx_buf = c->scratch;
 			f->app = NULL;

@@ -34,6 +34,22 @@ static inline void cc_add64(_Atomic uint64_t *p, uint64_t v)
 			      memory_order_relaxed);
 }
 
+/* The RTT pair under the slot's one-writer seqlock (struct fp_cc_slot):
+ * the control thread keeps a count and a sum only if they belong
+ * together. */
+static void cc_rtt_publish(struct fp_cc_slot *sl, uint32_t n, uint64_t sum)
+{
+	uint32_t s = atomic_load_explicit(&sl->rtt_seq, memory_order_relaxed);
+
+	atomic_store_explicit(&sl->rtt_seq, s + 1, memory_order_relaxed);
+	/* the odd sequence before the pair's new values */
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&sl->rtt_sum_us, sum, memory_order_relaxed);
+	atomic_store_explicit(&sl->rtt_samples, n, memory_order_relaxed);
+	/* the new values before the even sequence */
+	atomic_store_explicit(&sl->rtt_seq, s + 2, memory_order_release);
+}
+
 /**
  * fp_cc_open - an established flow starts reporting to the control thread
  */
@@ -50,6 +66,10 @@ void fp_cc_open(struct fp_core *c, struct flow *f)
 	f->cc_fr0 = (uint32_t)f->tc.st.fast_retrans;
 	f->cc_to0 = (uint32_t)f->tc.st.timeouts;
 	f->cc_to_seen = 0;
+	/* samples from before (the handshake's) are not this flow's CC's */
+	sl->rtt_n0 = (uint32_t)f->tc.st.rtt_samples;
+	sl->rtt_sum0 = f->tc.st.rtt_sum_us;
+	cc_rtt_publish(sl, 0, 0);
 	sl->applied_seq =
 		atomic_load_explicit(&sl->out_seq, memory_order_acquire);
 	atomic_fetch_add_explicit(&sl->gen, 1, memory_order_relaxed);
@@ -83,6 +103,7 @@ void fp_cc_feedback(struct fp_core *c, struct flow *f, const struct tcp_out *o)
 	struct fp_cc_slot *sl = &c->cc[flow_index(&c->ft, f)];
 	const struct tcp_conn *tc = &f->tc;
 	uint32_t seq, to = (uint32_t)tc->st.timeouts - f->cc_to0;
+	uint32_t nrtt = (uint32_t)tc->st.rtt_samples - sl->rtt_n0;
 
 	if (o->tx_freed) {
 		cc_add64(&sl->acked, o->tx_freed);
@@ -91,6 +112,10 @@ void fp_cc_feedback(struct fp_core *c, struct flow *f, const struct tcp_out *o)
 	}
 	cc_store32(&sl->srtt_us, tc->srtt_us);
 	cc_store32(&sl->rtt_last_us, tc->srtt_us);
+	/* cumulative, so each sample counts once however often this runs */
+	if (nrtt !=
+	    atomic_load_explicit(&sl->rtt_samples, memory_order_relaxed))
+		cc_rtt_publish(sl, nrtt, tc->st.rtt_sum_us - sl->rtt_sum0);
 	cc_store32(&sl->fast_retx, (uint32_t)tc->st.fast_retrans - f->cc_fr0);
 	cc_store32(&sl->timeouts, to);
 	cc_store32(&sl->inflight, tc->snd_nxt - tc->snd_una);

@@ -103,6 +103,13 @@ struct fp_core {
 	uint8_t *bounce; /* zero-copy frames with too many pieces (fp_zc.c) */
 	uint64_t *bounce_tag;
 	uint32_t bounce_next;
+	/* receive placement (fp_zc.c): flow index + 1 per placement queue
+	 * id, registered buffers for frames that are not placed */
+	int32_t *pl_map;
+	uint8_t *pl_buf;
+	uint32_t pl_buf_key;
+	uint32_t *pl_free, pl_nfree;
+	uint8_t *pl_join; /* a scattered frame put back together */
 
 	/* --- rings with the control thread (private memory) --- */
 	struct tas_ring cmd_in, frame_in, exc_out, note_out;
@@ -176,11 +183,19 @@ void fp_zc_place(struct tcp_conn *tc, uint32_t seq, const uint8_t *p,
 bool fp_zc_rx_credit(struct flow *f);
 bool fp_zc_deliver(struct fp_core *c, struct flow *f, struct fp_ctx *x,
 		   struct tas_ev *e, bool ending);
-void fp_zc_drop(struct flow *f);
+void fp_zc_drop(struct fp_core *c, struct flow *f);
+void fp_zc_rx_drop(struct fp_core *c, struct flow *f);
 void fp_zc_counters(const struct flow *f, uint64_t *tx, uint64_t *rx_nocopy,
 		    uint64_t *rx_copy);
+int fp_zc_core_init(struct fp_core *c);
+void fp_zc_core_fini(struct fp_core *c);
+void fp_zc_rx_placed(struct fp_core *c, const struct nic_rx *r, bool verify,
+		     uint64_t now);
+bool fp_zc_rx_safe(const struct flow *f, const struct pkt *p);
 
 /* fastpath.c */
+void fp_rx_bad(struct fp_core *c, enum pkt_err err);
+void fp_rx_tcp(struct fp_core *c, const struct pkt *p, uint64_t now);
 void fp_pace_begin(struct fp_core *c, struct flow *f, uint64_t now, bool acks,
 		   struct fp_pace *ps);
 void fp_pace_end(struct fp_core *c, struct flow *f, uint64_t now,

@@ -27,6 +27,7 @@
  * bytes give their receive-window space back by themselves as soon as the
  * app has freed every ring byte before them.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,11 @@
 #define BOUNCE_SLOTS 256
 #define BOUNCE_SIZE 2048
 #define ZC_PIECES (2 * TAS_ZC_TX_MAX + 4)
+#define PL_IDS 256   /* placement queue ids a core maps to flows */
+#define PL_DEPTH 256 /* buffers posted per placement queue */
+#define PL_BUFS 1024 /* per-core buffers for frames not placed */
+#define PL_BUF_SIZE 2048
+#define PL_NONE UINT32_MAX /* a WQE into a post, not a core buffer */
 
 struct zc_ext {
 	uint32_t pos, len; /* stream range */
@@ -51,8 +57,25 @@ struct zc_post {
 	struct fp_region *r; /* NULL once reported (reference dropped) */
 };
 
+/* A buffer posted on the flow's placement queue: for stream bytes from
+ * pos on (an estimate: the NIC fills it with whatever frame comes next),
+ * either a slot of a posted app buffer or a core buffer (buf). */
+struct zc_wqe {
+	uint32_t pos;
+	uint32_t buf; /* PL_NONE: into a post */
+};
+
 struct fp_zc {
 	struct fp_core *core;
+	/* receive placement queue (NIC backends that have one) */
+	int pl_id;	    /* -1: none */
+	bool pl_tried;	    /* place_open was called */
+	uint16_t pl_hdr;    /* header bytes the NIC splits off */
+	uint32_t pl_stride; /* payload bytes per buffer */
+	uint32_t pl_est;    /* where the next posted buffer will land */
+	uint32_t pl_end;    /* end of the highest slot ever posted */
+	struct zc_wqe pl_q[PL_DEPTH]; /* FIFO, completion order */
+	uint32_t pl_head, pl_n;
 	struct zc_ext tx[TAS_ZC_TX_MAX]; /* FIFO in stream order */
 	uint32_t tx_head, tx_n;
 	struct zc_post rx[TAS_ZC_RX_MAX]; /* FIFO in stream order */
@@ -60,6 +83,10 @@ struct fp_zc {
 	uint32_t rx_ev; /* stream offset announced to the app */
 	uint64_t tx_bytes, rx_nocopy, rx_copy; /* for tasctl conns */
 };
+
+static void pl_open(struct fp_core *c, struct flow *f);
+static void pl_close(struct fp_core *c, struct fp_zc *z);
+static void pl_refill(struct fp_core *c, struct flow *f);
 
 static inline bool pos_lt(uint32_t a, uint32_t b)
 {
@@ -139,6 +166,7 @@ static struct fp_zc *zc_get(struct fp_core *c, struct flow *f)
 	if (!z)
 		return NULL;
 	z->core = c;
+	z->pl_id = -1;
 	/* everything the engine made readable so far is announced or due as
 	 * ring bytes (f->ev_rx) */
 	z->rx_ev = tcp_rcv_data_nxt(&f->tc) - rx_base(&f->tc) - f->ev_rx;
@@ -150,12 +178,13 @@ static struct fp_zc *zc_get(struct fp_core *c, struct flow *f)
 /**
  * fp_zc_drop - forget a flow's zero-copy state, dropping its references
  */
-void fp_zc_drop(struct flow *f)
+void fp_zc_drop(struct fp_core *c, struct flow *f)
 {
 	struct fp_zc *z = f->zc;
 
 	if (!z)
 		return;
+	pl_close(c, z);
 	for (uint32_t i = 0; i < z->tx_n; i++)
 		fp_region_put(z->tx[(z->tx_head + i) % TAS_ZC_TX_MAX].r);
 	for (uint32_t i = 0; i < z->rx_n; i++) {
@@ -167,6 +196,26 @@ void fp_zc_drop(struct flow *f)
 	free(z);
 	f->zc = NULL;
 	f->tc.rx_place = NULL;
+}
+
+/**
+ * fp_zc_rx_drop - the app closed the flow: its posts and the placement
+ * queue go (sends stay until acknowledged: retransmissions need them)
+ */
+void fp_zc_rx_drop(struct fp_core *c, struct flow *f)
+{
+	struct fp_zc *z = f->zc;
+
+	if (!z)
+		return;
+	pl_close(c, z);
+	for (uint32_t i = 0; i < z->rx_n; i++) {
+		struct zc_post *p = &z->rx[(z->rx_head + i) % TAS_ZC_RX_MAX];
+
+		if (p->r)
+			fp_region_put(p->r);
+	}
+	z->rx_n = 0;
 }
 
 /* ---- commands ---- */
@@ -223,7 +272,258 @@ static int zc_post(struct fp_core *c, struct flow *f, struct fp_region *r,
 	}
 	z->rx[(z->rx_head + z->rx_n++) % TAS_ZC_RX_MAX] =
 		(struct zc_post){ pos, len, r->base + off, r };
+	pl_open(c, f);
+	pl_refill(c, f);
 	return 0;
+}
+
+/* ---- receive placement queues ---- */
+
+/* Close the flow's placement queue: the NIC writes none of its buffers
+ * after this. */
+static void pl_close(struct fp_core *c, struct fp_zc *z)
+{
+	if (z->pl_id < 0)
+		return;
+	c->nic->ops->place_close(c->nic, z->pl_id);
+	c->pl_map[z->pl_id] = 0;
+	for (uint32_t i = 0; i < z->pl_n; i++) {
+		uint32_t b = z->pl_q[(z->pl_head + i) % PL_DEPTH].buf;
+
+		if (b != PL_NONE)
+			c->pl_free[c->pl_nfree++] = b;
+	}
+	z->pl_n = 0;
+	z->pl_id = -1;
+}
+
+/* Highest stream offset received so far, in order or not. */
+static uint32_t rx_top(const struct tcp_conn *tc)
+{
+	uint32_t top = tcp_rcv_data_nxt(tc);
+
+	if (tc->ooo_n && pos_lt(top, tc->ooo[tc->ooo_n - 1].end))
+		top = tc->ooo[tc->ooo_n - 1].end;
+	return top - rx_base(tc);
+}
+
+/* Open the flow's placement queue, once, if the NIC has them. */
+static void pl_open(struct fp_core *c, struct flow *f)
+{
+	struct fp_zc *z = f->zc;
+	const struct tcp_conn *tc = &f->tc;
+	struct nic_steer rule = { .kind = NIC_STEER_FLOW,
+				  .local_ip = tc->local_ip,
+				  .remote_ip = tc->remote_ip,
+				  .local_port = htons(tc->local_port),
+				  .remote_port = htons(tc->remote_port) };
+	int id;
+
+	if (z->pl_tried || !c->pl_map || tc->state != TCP_ESTABLISHED)
+		return;
+	z->pl_tried = true;
+	z->pl_hdr = ETH_HLEN + IPV4_HLEN + TCP_HLEN + (tc->ts_ok ? 12 : 0);
+	z->pl_stride = c->sh->mtu + ETH_HLEN - z->pl_hdr;
+	id = c->nic->ops->place_open(c->nic, c->queue, &rule, z->pl_hdr,
+				     PL_DEPTH);
+	if (id < 0 || id >= PL_IDS) {
+		if (id >= 0)
+			c->nic->ops->place_close(c->nic, id);
+		return; /* placement by copy, as on packet and wire */
+	}
+	z->pl_id = id;
+	c->pl_map[id] = (int32_t)flow_index(&c->ft, f) + 1;
+	z->pl_est = rx_top(tc);
+	z->pl_end = z->pl_est;
+}
+
+/* The unreported post that holds [pos, pos + len) whole, or NULL. */
+static const struct zc_post *post_holding(const struct fp_zc *z, uint32_t pos,
+					  uint32_t len)
+{
+	for (uint32_t i = 0; i < z->rx_n; i++) {
+		const struct zc_post *q =
+			&z->rx[(z->rx_head + i) % TAS_ZC_RX_MAX];
+
+		if (q->r && !pos_lt(pos, q->pos) &&
+		    !pos_lt(q->pos + q->len, pos + len))
+			return q;
+	}
+	return NULL;
+}
+
+/*
+ * Keep the placement queue stocked. A buffer goes into a post only where
+ * no other posted buffer and no byte already received can be: at or after
+ * pl_end and rx_top. Everything else (ring bytes, ACKs, positions the
+ * estimate cannot place) gets a core buffer, whose frame is copied.
+ */
+static void pl_refill(struct fp_core *c, struct flow *f)
+{
+	struct fp_zc *z = f->zc;
+	uint32_t top;
+
+	if (z->pl_id < 0)
+		return;
+	top = rx_top(&f->tc);
+	while (z->pl_n < PL_DEPTH) {
+		const struct zc_post *q = NULL;
+		struct zc_wqe w = { z->pl_est, PL_NONE };
+		uint8_t *addr;
+		uint32_t key;
+
+		if (!pos_lt(w.pos, z->pl_end) && !pos_lt(w.pos, top))
+			q = post_holding(z, w.pos, z->pl_stride);
+		if (q) {
+			addr = q->addr + (w.pos - q->pos);
+			key = q->r->key;
+		} else {
+			if (!c->pl_nfree)
+				break;
+			w.buf = c->pl_free[--c->pl_nfree];
+			addr = c->pl_buf + (size_t)w.buf * PL_BUF_SIZE;
+			key = c->pl_buf_key;
+		}
+		if (c->nic->ops->place_post(c->nic, z->pl_id, addr,
+					    z->pl_stride, key, w.pos)) {
+			if (w.buf != PL_NONE)
+				c->pl_free[c->pl_nfree++] = w.buf;
+			break;
+		}
+		z->pl_q[(z->pl_head + z->pl_n++) % PL_DEPTH] = w;
+		z->pl_est += z->pl_stride;
+		if (q)
+			z->pl_end = z->pl_est;
+	}
+}
+
+/**
+ * fp_zc_rx_safe - whether a segment's new bytes may be written where they
+ * belong: not into a post slot the NIC may still fill
+ */
+bool fp_zc_rx_safe(const struct flow *f, const struct pkt *p)
+{
+	const struct fp_zc *z = f->zc;
+	const struct tcp_conn *tc = &f->tc;
+	uint32_t s, e, nxt, lo = 0;
+	bool any = false;
+
+	if (z->pl_id < 0 || !p->payload_len)
+		return true;
+	for (uint32_t i = 0; i < z->pl_n; i++) {
+		const struct zc_wqe *w = &z->pl_q[(z->pl_head + i) % PL_DEPTH];
+
+		if (w->buf == PL_NONE) {
+			lo = w->pos;
+			any = true;
+			break;
+		}
+	}
+	if (!any)
+		return true;
+	s = p->tcp.seq - rx_base(tc);
+	e = s + p->payload_len;
+	nxt = tcp_rcv_data_nxt(tc) - rx_base(tc);
+	if (pos_lt(s, nxt))
+		s = nxt; /* old bytes are never written again */
+	/* outstanding slots lie in [lo, pl_end) */
+	return !pos_lt(s, e) || !pos_lt(s, z->pl_end) || !pos_lt(lo, e);
+}
+
+/**
+ * fp_zc_rx_placed - a frame from a placement queue: its buffer is done;
+ * the segment goes through the normal path with its payload where the NIC
+ * put it (in place when it is the expected one: no copy at all)
+ */
+void fp_zc_rx_placed(struct fp_core *c, const struct nic_rx *r, bool verify,
+		     uint64_t now)
+{
+	int32_t fi = r->place_id >= 0 && r->place_id < PL_IDS && c->pl_map
+			     ? c->pl_map[r->place_id]
+			     : 0;
+	struct flow *f = fi ? &c->ft.flows[fi - 1] : NULL;
+	struct fp_zc *z = f ? f->zc : NULL;
+	uint32_t buf = PL_NONE, hl = r->hdr_len;
+	enum pkt_err err;
+	struct pkt p;
+
+	if (z && z->pl_n && z->pl_id == r->place_id) {
+		struct zc_wqe *w = &z->pl_q[z->pl_head];
+
+		if (w->pos == (uint32_t)r->place_cookie) {
+			buf = w->buf;
+			z->pl_head = (z->pl_head + 1) % PL_DEPTH;
+			z->pl_n--;
+		}
+	}
+	if (r->len > hl && pkt_parse_split(r->data, hl, r->payload, r->len - hl,
+					   verify, &p) == PKT_OK) {
+		err = PKT_OK;
+	} else if (r->len > hl + PL_BUF_SIZE) {
+		err = PKT_ERR_SHORT; /* more than any buffer holds */
+	} else {
+		/* other header length, or a short frame: join and copy */
+		memcpy(c->pl_join, r->data, r->len < hl ? r->len : hl);
+		if (r->len > hl)
+			memcpy(c->pl_join + hl, r->payload, r->len - hl);
+		err = pkt_parse(c->pl_join, r->len, verify, &p);
+		if (err == PKT_OK && p.kind != PKT_KIND_TCP)
+			err = PKT_ERR_IP_PROTO;
+	}
+	if (err == PKT_OK)
+		fp_rx_tcp(c, &p, now);
+	else
+		fp_rx_bad(c, err);
+	if (buf != PL_NONE)
+		c->pl_free[c->pl_nfree++] = buf;
+	if (f && f->used && f->zc == z && z && z->pl_id == r->place_id) {
+		/* realign: the buffers still posted take the frames after
+		 * this one, one each */
+		uint32_t end = tcp_rcv_data_nxt(&f->tc) - rx_base(&f->tc);
+
+		if (err == PKT_OK && p.payload_len &&
+		    pos_lt(end, p.tcp.seq - rx_base(&f->tc) + p.payload_len))
+			end = p.tcp.seq - rx_base(&f->tc) + p.payload_len;
+		z->pl_est = end + z->pl_n * z->pl_stride;
+		pl_refill(c, f);
+	}
+}
+
+/**
+ * fp_zc_core_init - per-core placement state, when the NIC can place
+ */
+int fp_zc_core_init(struct fp_core *c)
+{
+	if (!c->nic->ops->place_open)
+		return 0;
+	c->pl_map = calloc(PL_IDS, sizeof(*c->pl_map));
+	c->pl_free = calloc(PL_BUFS, sizeof(*c->pl_free));
+	c->pl_buf = aligned_alloc(4096, (size_t)PL_BUFS * PL_BUF_SIZE);
+	c->pl_join = malloc(FP_FRAME_MAX + PL_BUF_SIZE);
+	if (!c->pl_map || !c->pl_free || !c->pl_buf || !c->pl_join ||
+	    nic_reg_mem(c->nic, c->pl_buf, (size_t)PL_BUFS * PL_BUF_SIZE,
+			&c->pl_buf_key)) {
+		fp_zc_core_fini(c);
+		return 0; /* no placement: receive by copy */
+	}
+	for (uint32_t i = 0; i < PL_BUFS; i++)
+		c->pl_free[i] = PL_BUFS - 1 - i;
+	c->pl_nfree = PL_BUFS;
+	return 0;
+}
+
+void fp_zc_core_fini(struct fp_core *c)
+{
+	free(c->bounce);
+	free(c->bounce_tag);
+	free(c->pl_map);
+	free(c->pl_free);
+	free(c->pl_buf);
+	free(c->pl_join);
+	c->pl_map = NULL;
+	c->pl_free = NULL;
+	c->pl_buf = NULL;
+	c->pl_join = NULL;
 }
 
 /**
@@ -532,6 +832,8 @@ bool fp_zc_deliver(struct fp_core *c, struct flow *f, struct fp_ctx *x,
 	struct fp_zc *z = f->zc;
 	struct zc_post *q;
 
+	if (ending)
+		pl_close(c, z); /* posts end early: the NIC must stop first */
 	while ((q = first_unreported(z)) != NULL || f->ev_rx) {
 		uint32_t avail = f->ev_rx;
 

@@ -136,9 +136,11 @@ struct tcp_conn_stats {
 	uint64_t segs_in, segs_out, bytes_in, bytes_out;
 	uint64_t retrans_segs, fast_retrans, timeouts;
 	uint64_t ooo_segs, dup_segs, challenge_acks;
-	uint64_t tlp_probes; /* RFC 8985 tail loss probes sent */
-	uint64_t rtx_lost;   /* retransmissions detected lost again */
-	uint64_t sack_recov; /* SACK (RFC 6675) recoveries entered */
+	uint64_t tlp_probes;  /* RFC 8985 tail loss probes sent */
+	uint64_t rtx_lost;    /* retransmissions detected lost again */
+	uint64_t sack_recov;  /* SACK (RFC 6675) recoveries entered */
+	uint64_t rtt_samples; /* RTT samples taken (tcp_in.c rtt_on_ack) */
+	uint64_t rtt_sum_us;  /* ... and their sum, us */
 };
 
 struct tcp_conn {

@@ -86,6 +86,15 @@ static void ts_update(struct tcp_conn *c, const struct tcp_hdr *h)
 		c->ts_recent = h->opts.ts_val;
 }
 
+/* One RTT sample: into SRTT/RTO, and counted for the congestion control
+ * (the fast path reports the count and sum, tcp/fp_cc.c). */
+static void rtt_take(struct tcp_conn *c, uint32_t us)
+{
+	tcp_rtt_sample(c, us);
+	c->st.rtt_samples++;
+	c->st.rtt_sum_us += us ? us : 1; /* as tcp_rtt_sample takes it */
+}
+
 /* An ACK of new data: the timed segment on the ns clock (Karn: timing is
  * cancelled by any retransmission), else a coarse TSecr sample. */
 static void rtt_on_ack(struct tcp_conn *c, const struct tcp_hdr *h,
@@ -94,7 +103,7 @@ static void rtt_on_ack(struct tcp_conn *c, const struct tcp_hdr *h,
 	if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
 		uint32_t us = (uint32_t)((now - c->rtt_start) / TCP_NS_PER_US);
 
-		tcp_rtt_sample(c, us);
+		rtt_take(c, us);
 		if (!c->rtt_min_us || us < c->rtt_min_us)
 			c->rtt_min_us = us ? us : 1;
 		c->rtt_timing = false;
@@ -102,7 +111,7 @@ static void rtt_on_ack(struct tcp_conn *c, const struct tcp_hdr *h,
 		uint32_t d = tcp_ts_now(c, now) - h->opts.ts_ecr;
 
 		if (d >= TCP_TS_RTT_MIN_TICKS && d < 0x7fffffffu / 1000)
-			tcp_rtt_sample(c, d * 1000);
+			rtt_take(c, d * 1000);
 	}
 }
 

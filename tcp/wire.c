@@ -701,3 +701,61 @@ enum pkt_err pkt_parse(const uint8_t *buf, size_t len, bool verify_csum,
 		return PKT_ERR_IP_PROTO;
 	}
 }
+
+/**
+ * pkt_parse_split - pkt_parse for an IPv4/TCP frame a NIC scattered at the
+ * end of its headers
+ * @hdr: the first @hdr_len bytes: Ethernet, IPv4 and TCP headers, exactly
+ * @pl: the remaining @pl_len bytes (payload, maybe Ethernet padding)
+ * @verify_csum: as for pkt_parse (the TCP sum covers both pieces)
+ * @out: parsed frame; payload points into @pl
+ *
+ * Return: PKT_OK, or an error also when the headers do not end exactly at
+ * @hdr_len (the caller then joins the pieces and uses pkt_parse).
+ */
+enum pkt_err pkt_parse_split(const uint8_t *hdr, size_t hdr_len,
+			     const uint8_t *pl, size_t pl_len, bool verify_csum,
+			     struct pkt *out)
+{
+	const uint8_t *l4;
+	size_t l4_len;
+	enum pkt_err e;
+
+	out->kind = 0;
+	out->l3 = NULL;
+	out->l4 = NULL;
+	e = eth_parse(hdr, hdr_len, &out->eth);
+	if (e != PKT_OK)
+		return e;
+	if (out->eth.type != ETHTYPE_IPV4 || hdr_len < ETH_HLEN + IPV4_HLEN)
+		return PKT_ERR_SHORT;
+	out->l3 = hdr + ETH_HLEN;
+	e = __ipv4_parse(out->l3, hdr_len - ETH_HLEN + pl_len, &out->ip,
+			 verify_csum);
+	if (e != PKT_OK)
+		return e;
+	if (out->ip.proto != IPPROTO_TCP_)
+		return PKT_ERR_IP_PROTO;
+	l4 = out->l3 + IPV4_HLEN;
+	l4_len = out->ip.tot_len - IPV4_HLEN;
+	e = tcp_parse(l4, hdr_len - ETH_HLEN - IPV4_HLEN, &out->tcp);
+	if (e != PKT_OK)
+		return e;
+	if ((size_t)(ETH_HLEN + IPV4_HLEN + out->tcp.hlen) != hdr_len ||
+	    l4_len < out->tcp.hlen)
+		return PKT_ERR_TCP_OFF;
+	out->l4 = l4;
+	out->payload = pl;
+	out->payload_len = (uint32_t)(l4_len - out->tcp.hlen);
+	if (verify_csum) {
+		uint32_t s = csum_pseudo(out->ip.src, out->ip.dst, IPPROTO_TCP_,
+					 (uint16_t)l4_len);
+
+		/* the TCP header length is a multiple of 4: no lane swap */
+		s = csum_partial(l4, out->tcp.hlen, s);
+		if (csum_fold(csum_partial(pl, out->payload_len, s)) != 0)
+			return PKT_ERR_TCP_CSUM;
+	}
+	out->kind = PKT_KIND_TCP;
+	return PKT_OK;
+}

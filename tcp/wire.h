@@ -178,6 +178,9 @@ enum pkt_err tcp_parse(const uint8_t *buf, size_t len, struct tcp_hdr *out);
  */
 enum pkt_err pkt_parse(const uint8_t *buf, size_t len, bool verify_csum,
 		       struct pkt *out);
+enum pkt_err pkt_parse_split(const uint8_t *hdr, size_t hdr_len,
+			     const uint8_t *pl, size_t pl_len, bool verify_csum,
+			     struct pkt *out);
 
 /* Emitters: write exactly *_len() bytes at buf, return that length. */
 size_t eth_emit(uint8_t *buf, const struct eth_hdr *h);

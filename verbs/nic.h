@@ -53,13 +53,25 @@ enum nic_csum {
 
 /* One received frame. data stays valid until the next rx_burst on the same
  * queue (or close). A frame longer than the MTU is a GSO super-frame from a
- * local kernel peer; gso_size then says its segment size. */
+ * local kernel peer; gso_size then says its segment size.
+ *
+ * A frame from a placement queue (see place_open) was scattered: its first
+ * min(len, hdr_len) bytes are at data (a header slot of the backend, valid
+ * like data above) and the remaining len - hdr_len bytes, if any, at
+ * payload, the buffer place_post gave with place_cookie (len 0: the
+ * buffer came back without data, e.g. a frame too long for it). Header
+ * slots of a placement queue end with its place_close. For every other
+ * frame payload is NULL, hdr_len and place_cookie are 0, place_id -1. */
 struct nic_rx {
 	uint8_t *data;
 	uint32_t len;
 	uint16_t gso_size; /* 0 unless a super-frame */
 	uint8_t csum;	   /* enum nic_csum */
 	uint8_t pad;
+	uint8_t *payload;
+	uint32_t hdr_len;
+	int32_t place_id; /* placement queue, -1 for ordinary frames */
+	uint64_t place_cookie;
 };
 
 /* A segment of TX payload in memory registered with reg_mem. */
@@ -120,7 +132,9 @@ struct nic_ops {
 	 * order, up to n; returns the count. */
 	unsigned (*tx_completions)(struct nic *nic, unsigned q,
 				   uint64_t *cookies, unsigned n);
-	/* Register [addr, addr+len) for TX payload; *key for nic_seg. */
+	/* Register [addr, addr+len) for TX payload and placement buffers
+	 * (the NIC may write it: map it writable); *key for nic_seg and
+	 * place_post. */
 	int (*reg_mem)(struct nic *nic, void *addr, size_t len, uint32_t *key);
 	int (*dereg_mem)(struct nic *nic, uint32_t key);
 	int (*add_steer)(struct nic *nic, const struct nic_steer *rule);
@@ -137,6 +151,31 @@ struct nic_ops {
 	unsigned (*flow_queue)(struct nic *nic, uint32_t local_ip,
 			       uint16_t local_port, uint32_t remote_ip,
 			       uint16_t remote_port);
+	/* Zero-copy receive placement; all three NULL when the backend has
+	 * none. Called by the thread that owns queue q.
+	 *
+	 * place_open: a receive queue for one TCP flow (rule: a
+	 * NIC_STEER_FLOW, its queue field ignored), completing on queue q's
+	 * rx_burst, up to depth buffers posted. Its frames take precedence
+	 * over every other steering of the flow. Returns an id >= 0 or a
+	 * negative errno. */
+	int (*place_open)(struct nic *nic, unsigned q,
+			  const struct nic_steer *rule, uint16_t hdr_len,
+			  unsigned depth);
+	/* Post one receive buffer: the next frame of the flow puts its first
+	 * hdr_len bytes into a header slot of the backend and the rest into
+	 * [addr, addr + len) (memory from reg_mem, @key); the frame comes
+	 * back from rx_burst with payload = addr and place_cookie = @cookie.
+	 * Buffers complete in posting order; frames of the flow that were
+	 * already on their way to another queue may still arrive there. 0,
+	 * -ENOSPC when depth buffers are outstanding, -EINVAL for a len of 0
+	 * or memory @key does not cover. */
+	int (*place_post)(struct nic *nic, int id, void *addr, uint32_t len,
+			  uint32_t key, uint64_t cookie);
+	/* Remove the rule and the queue: the flow's frames follow the other
+	 * steering again; buffers not completed are never written after this
+	 * returns and are not reported. */
+	void (*place_close)(struct nic *nic, int id);
 	void (*close)(struct nic *nic);
 };
 
@@ -244,8 +283,9 @@ static inline int nic_fd(struct nic *nic, unsigned q)
  * the queue the peer's packets will arrive on (core k polls queue k). The
  * answer is exact for IPv4/TCP frames without IP fragmentation steered by
  * NIC_STEER_LOCAL (ibv: the Toeplitz hash and indirection table of the RSS
- * QP; packet: the fanout CBPF program). On ibv a NIC_STEER_FLOW rule
- * overrides it for its flow. Single-queue backends and wire return 0.
+ * QP; packet: the fanout CBPF program). On ibv a NIC_STEER_FLOW rule or a
+ * placement queue overrides it for its flow. Single-queue backends and
+ * wire return 0.
  *
  * Return: a queue index in [0, link_info.nqueues).
  */

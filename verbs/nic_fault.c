@@ -301,11 +301,11 @@ static unsigned fault_rx_burst(struct nic *nic, unsigned q, struct nic_rx *rx,
 
 		if (f->due > now)
 			break;
-		rx[out].data = f->buf;
-		rx[out].len = f->len;
-		rx[out].gso_size = f->gso_size;
-		rx[out].csum = f->csum;
-		rx[out].pad = 0;
+		rx[out] = (struct nic_rx){ .data = f->buf,
+					   .len = f->len,
+					   .gso_size = f->gso_size,
+					   .csum = f->csum,
+					   .place_id = -1 };
 		fq->handed[fq->nhanded++] = f->buf;
 		d->pend_tail++;
 		out++;
@@ -538,6 +538,9 @@ static const struct nic_ops fault_ops = {
 	.arm = fault_arm,
 	.fd = fault_fd,
 	.flow_queue = fault_flow_queue,
+	.place_open = NULL, /* no receive placement */
+	.place_post = NULL,
+	.place_close = NULL,
 	.close = fault_close,
 };
 

@@ -1,10 +1,10 @@
-/* nic_ibv.c - rdma-core raw packet QP backend: queues, RSS, steering, data
+/* nic_ibv.c - rdma-core raw packet QP backend: queues, RSS, data path
  *
  * "ibv:<mlx5_0 | enp65s0f0>": one raw packet QP per queue for TX; RX on
- * that QP (one queue) or on per-queue WQs behind an RSS QP (several);
- * ibv_create_flow rules for our MAC+IP, ARP/broadcast and single flows.
- * The object layout is drawn in nic_ibv.h; device lookup, capabilities
- * and NUMA memory live in nic_ibv_dev.c.
+ * that QP (one queue) or on per-queue WQs behind an RSS QP (several).
+ * The object layout is drawn in nic_ibv.h; steering rules, flow->queue
+ * prediction and placement queues live in nic_ibv_flow.c, device lookup,
+ * capabilities and NUMA memory in nic_ibv_dev.c.
  *
  * Facts relied on (shared/notes/verbs.md):
  * - Raw QPs go RESET->INIT with IBV_QP_STATE|IBV_QP_PORT (mlx5 enables
@@ -13,11 +13,7 @@
  * - RSS: WQs moved to IBV_WQS_RDY, an indirection table of 2^n WQs, an
  *   RSS QP with Toeplitz, a 40-byte key, IPv4+TCP fields; RSS QPs take no
  *   state transitions. A 1-entry table with hash mask 0 steers to one WQ
- *   without hashing (§2.4). flow_queue predicts that QP's choice in
- *   software: the same key, fields and table (ibv_toeplitz).
- * - Flow rules: one zeroed buffer, ibv_flow_attr then specs, sizes
- *   right, values in network byte order, full masks; lower priority
- *   number wins; DONT_TRAP also leaves a copy to the kernel (§2.1-2.3).
+ *   without hashing (§2.4).
  * - IBV_SEND_INLINE copies the bytes during ibv_post_send; IBV_WR_TSO
  *   copies tso.hdr into the WQE and wants IBV_SEND_IP_CSUM too (§3.2).
  *   libmlx5 may memcpy the first bytes of SGE 0 with the CPU, so headers
@@ -32,36 +28,65 @@
  * every posted payload is covered by a CQE, so send-ring bytes are never
  * held back forever when traffic stops.
  *
- * Known gaps: no striding RQ, no flow tags, no extended CQs (timestamps),
- * no per-flow rule removal; RX checksum status is OK or UNKNOWN (mlx5
- * reports no "bad" bit); indirection tables are as small as the queue
- * count allows, so a count that is not a power of two is uneven; an RSS
- * QP per queue exists only to let flow rules target one queue.
+ * Registrations (reg_mem) grant IBV_ACCESS_LOCAL_WRITE: placement queues
+ * receive into them. The registration table is read by place_post on
+ * fast-path threads under reg_lock; ibv_reg_mr/ibv_dereg_mr (slow, they
+ * pin pages) run outside it.
+ *
+ * Known gaps: no striding RQ, no flow tags, no extended CQs (timestamps);
+ * RX checksum status is OK or UNKNOWN (mlx5 reports no "bad" bit);
+ * indirection tables are as small as the queue count allows, so a count
+ * that is not a power of two is uneven; an RSS QP per queue exists only
+ * to let flow rules target one queue; place_post takes reg_lock (one
+ * uncontended mutex pair per posted buffer).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 
 #include "verbs/nic_ibv.h"
 
 #define RX_POLL 32
 
-static int err_of(int rc)
+/**
+ * ibv_errno - the positive errno of a failed verbs call
+ * @rc: its return value (a positive errno, or 0/-1 for calls that set
+ *      errno or return NULL)
+ *
+ * Return: @rc when positive, else errno, else EIO.
+ */
+int ibv_errno(int rc)
 {
 	if (rc > 0)
 		return rc;
 	return errno ? errno : EIO;
 }
 
+/**
+ * ibv_rq_post - post a chain of receive WRs on a raw QP's RQ or a WQ
+ * @rq: the receive queue
+ * @wr: the chain
+ * @bad: set to the first WR not posted
+ *
+ * Return: 0 or the verbs error.
+ */
+int ibv_rq_post(struct ibv_rq *rq, struct ibv_recv_wr *wr,
+		struct ibv_recv_wr **bad)
+{
+	if (rq->wq)
+		return ibv_post_wq_recv(rq->wq, wr, bad);
+	return ibv_post_recv(rq->qp, wr, bad);
+}
+
 /* ---- receive buffers ---- */
 
 /* Post buffers ids[0..cnt) in one WR chain; returns how many went in and
  * leaves the verbs error in *rc (0 when all did). */
-static unsigned rx_post(struct ibv_nic *n, struct ibv_rxq *r,
-			const uint32_t *ids, unsigned cnt, int *rc)
+static unsigned rx_post(struct ibv_rxq *r, const uint32_t *ids, unsigned cnt,
+			int *rc)
 {
 	struct ibv_recv_wr *bad = NULL;
 
@@ -79,10 +104,7 @@ static unsigned rx_post(struct ibv_nic *n, struct ibv_rxq *r,
 		r->wr[i].num_sge = 1;
 		r->wr[i].next = i + 1 < cnt ? &r->wr[i + 1] : NULL;
 	}
-	if (n->nq > 1)
-		*rc = ibv_post_wq_recv(r->wq, r->wr, &bad);
-	else
-		*rc = ibv_post_recv(r->qp, r->wr, &bad);
+	*rc = ibv_rq_post(&r->rq, r->wr, &bad);
 	if (!*rc)
 		return cnt;
 	return bad ? (unsigned)(bad - r->wr) : 0;
@@ -97,9 +119,9 @@ static int rx_fill(struct ibv_nic *n, unsigned q, char *err)
 
 	for (uint32_t i = 0; i < r->size; i++)
 		r->held[i] = i;
-	posted = rx_post(n, r, r->held, r->size, &rc);
+	posted = rx_post(r, r->held, r->size, &rc);
 	if (posted != r->size) {
-		rc = err_of(rc);
+		rc = ibv_errno(rc);
 		ibv_err(n, err, rc, "%s queue %u (%u of %u buffers)",
 			n->nq > 1 ? "ibv_post_wq_recv" : "ibv_post_recv", q,
 			posted, r->size);
@@ -111,7 +133,19 @@ static int rx_fill(struct ibv_nic *n, unsigned q, char *err)
 
 /* ---- queue set-up ---- */
 
-static struct ibv_qp *create_raw_qp(struct ibv_nic *n, unsigned q)
+/**
+ * ibv_raw_qp_create - a raw packet QP on queue @q's CQs
+ * @n: backend
+ * @q: queue whose send CQ (and, with @recv_wr, recv CQ) it uses
+ * @recv_wr: receive WRs (0: no RQ; the recv CQ is then the send CQ)
+ * @recv_sge: SGEs per receive WR
+ * @send: a send queue of the queue's depth, inline data and TSO; without
+ *        it the QP has no send WRs at all (a placement queue's)
+ *
+ * Return: the QP in RESET, or NULL with errno set.
+ */
+struct ibv_qp *ibv_raw_qp_create(struct ibv_nic *n, unsigned q,
+				 uint32_t recv_wr, uint32_t recv_sge, bool send)
 {
 	struct ibv_qp_init_attr_ex a;
 	struct ibv_txq *t = &n->txq[q];
@@ -123,59 +157,80 @@ static struct ibv_qp *create_raw_qp(struct ibv_nic *n, unsigned q)
 	memset(&a, 0, sizeof(a));
 	a.qp_type = IBV_QPT_RAW_PACKET;
 	a.send_cq = t->cq;
-	a.recv_cq = n->nq == 1 ? n->rxq[q].cq : t->cq;
-	a.cap.max_send_wr = t->size;
-	a.cap.max_send_sge = sge;
-	a.cap.max_inline_data = IBV_TX_INLINE_REQ;
-	a.cap.max_recv_wr = n->nq == 1 ? n->rxq[q].size : 0;
-	a.cap.max_recv_sge = n->nq == 1 ? 1 : 0;
+	a.recv_cq = recv_wr ? n->rxq[q].cq : t->cq;
+	a.cap.max_recv_wr = recv_wr;
+	a.cap.max_recv_sge = recv_sge;
 	a.sq_sig_all = 0;
 	a.comp_mask = IBV_QP_INIT_ATTR_PD;
 	a.pd = n->pd;
-	if (n->max_tso) {
-		a.comp_mask |= IBV_QP_INIT_ATTR_MAX_TSO_HEADER;
-		a.max_tso_header = NIC_HDR_MAX;
+	if (send) {
+		a.cap.max_send_wr = t->size;
+		a.cap.max_send_sge = sge;
+		a.cap.max_inline_data = IBV_TX_INLINE_REQ;
+		if (n->max_tso) {
+			a.comp_mask |= IBV_QP_INIT_ATTR_MAX_TSO_HEADER;
+			a.max_tso_header = NIC_HDR_MAX;
+		}
 	}
 	qp = ibv_create_qp_ex(n->ctx, &a);
-	if (qp)
+	if (qp && send)
 		t->max_inline = a.cap.max_inline_data;
 	return qp;
+}
+
+/**
+ * ibv_qp_move - move a raw packet QP to @st
+ * @n: backend (its port, for INIT)
+ * @qp: the QP
+ * @st: IBV_QPS_RESET, INIT (binds the port: mlx5 enables checksum offload
+ *      only then), RTR or RTS
+ * @what: the QP's name in the error line ("queue 2")
+ * @err: NIC_ERR_LEN buffer, or NULL
+ *
+ * Return: 0 or a negative errno.
+ */
+int ibv_qp_move(const struct ibv_nic *n, struct ibv_qp *qp,
+		enum ibv_qp_state st, const char *what, char *err)
+{
+	static const char *const name[] = {
+		[IBV_QPS_RESET] = "RESET",
+		[IBV_QPS_INIT] = "INIT",
+		[IBV_QPS_RTR] = "RTR",
+		[IBV_QPS_RTS] = "RTS",
+	};
+	struct ibv_qp_attr at;
+	int mask = IBV_QP_STATE, rc;
+
+	memset(&at, 0, sizeof(at));
+	at.qp_state = st;
+	if (st == IBV_QPS_INIT) {
+		at.port_num = n->port;
+		mask |= IBV_QP_PORT;
+	}
+	rc = ibv_modify_qp(qp, &at, mask);
+	if (!rc)
+		return 0;
+	rc = ibv_errno(rc);
+	ibv_err(n, err, rc, "ibv_modify_qp(%s) %s", name[st], what);
+	return -rc;
 }
 
 /* RESET -> INIT (port) -> [post receives] -> RTR -> RTS. */
 static int raw_qp_up(struct ibv_nic *n, unsigned q, char *err)
 {
 	struct ibv_qp *qp = n->txq[q].qp;
-	struct ibv_qp_attr at;
+	char what[24]; /* "queue " + a u32 */
 	int rc;
 
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_INIT;
-	at.port_num = n->port;
-	rc = ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_PORT);
-	if (rc) {
-		ibv_err(n, err, err_of(rc), "ibv_modify_qp(INIT) queue %u", q);
-		return -err_of(rc);
-	}
-	if (n->nq == 1) {
+	snprintf(what, sizeof(what), "queue %u", q);
+	rc = ibv_qp_move(n, qp, IBV_QPS_INIT, what, err);
+	if (!rc && n->nq == 1)
 		rc = rx_fill(n, q, err);
-		if (rc)
-			return rc;
-	}
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_RTR;
-	rc = ibv_modify_qp(qp, &at, IBV_QP_STATE);
-	if (rc) {
-		ibv_err(n, err, err_of(rc), "ibv_modify_qp(RTR) queue %u", q);
-		return -err_of(rc);
-	}
-	at.qp_state = IBV_QPS_RTS;
-	rc = ibv_modify_qp(qp, &at, IBV_QP_STATE);
-	if (rc) {
-		ibv_err(n, err, err_of(rc), "ibv_modify_qp(RTS) queue %u", q);
-		return -err_of(rc);
-	}
-	return 0;
+	if (!rc)
+		rc = ibv_qp_move(n, qp, IBV_QPS_RTR, what, err);
+	if (!rc)
+		rc = ibv_qp_move(n, qp, IBV_QPS_RTS, what, err);
+	return rc;
 }
 
 /* An RSS QP over @ind hashing @fields (0: the single-WQ case). */
@@ -199,73 +254,102 @@ create_rss_qp(struct ibv_nic *n, struct ibv_rwq_ind_table *ind, uint64_t fields)
 	return ibv_create_qp_ex(n->ctx, &a);
 }
 
-/* nqueues > 1: the queue's WQ, made ready and filled, and its 1-entry
- * table + hash-less RSS QP (the target of rules for this queue alone). */
-static int wq_open(struct ibv_nic *n, unsigned q, char *err)
+/**
+ * ibv_wq_rq_open - a WQ made ready, its 1-entry table and hash-less RSS QP
+ * @n: backend
+ * @rq: filled on success (all three NULL on failure)
+ * @cq: the CQ the WQ completes on
+ * @max_wr: receive WRs
+ * @max_sge: SGEs per receive WR
+ * @what: its name in the error line ("queue 2")
+ * @err: NIC_ERR_LEN buffer, or NULL
+ *
+ * nqueues > 1: the target of rules for one queue or one placement queue.
+ *
+ * Return: 0 or a negative errno.
+ */
+int ibv_wq_rq_open(struct ibv_nic *n, struct ibv_rq *rq, struct ibv_cq *cq,
+		   uint32_t max_wr, uint32_t max_sge, const char *what,
+		   char *err)
 {
 	struct ibv_rwq_ind_table_init_attr ia;
-	struct ibv_rxq *r = &n->rxq[q];
 	struct ibv_wq_init_attr wa;
 	struct ibv_wq_attr ma;
 	int rc;
 
 	memset(&wa, 0, sizeof(wa));
 	wa.wq_type = IBV_WQT_RQ;
-	wa.max_wr = r->size;
-	wa.max_sge = 1;
+	wa.max_wr = max_wr;
+	wa.max_sge = max_sge;
 	wa.pd = n->pd;
-	wa.cq = r->cq;
-	r->wq = ibv_create_wq(n->ctx, &wa);
-	if (!r->wq) {
-		rc = -err_of(0);
-		ibv_err(n, err, -rc, "ibv_create_wq queue %u", q);
+	wa.cq = cq;
+	rq->wq = ibv_create_wq(n->ctx, &wa);
+	if (!rq->wq) {
+		rc = -ibv_errno(0);
+		ibv_err(n, err, -rc, "ibv_create_wq %s", what);
 		return rc;
 	}
 	memset(&ma, 0, sizeof(ma));
 	ma.attr_mask = IBV_WQ_ATTR_STATE;
 	ma.wq_state = IBV_WQS_RDY;
-	rc = ibv_modify_wq(r->wq, &ma);
+	rc = ibv_modify_wq(rq->wq, &ma);
 	if (rc) {
-		rc = -err_of(rc);
-		ibv_err(n, err, -rc, "ibv_modify_wq(RDY) queue %u", q);
+		rc = -ibv_errno(rc);
+		ibv_err(n, err, -rc, "ibv_modify_wq(RDY) %s", what);
 		goto err_wq;
 	}
-	rc = rx_fill(n, q, err);
-	if (rc)
-		goto err_wq;
 	memset(&ia, 0, sizeof(ia));
 	ia.log_ind_tbl_size = 0;
-	ia.ind_tbl = &r->wq;
-	r->ind = ibv_create_rwq_ind_table(n->ctx, &ia);
-	if (!r->ind) {
-		rc = -err_of(0);
-		ibv_err(n, err, -rc, "ibv_create_rwq_ind_table queue %u", q);
+	ia.ind_tbl = &rq->wq;
+	rq->ind = ibv_create_rwq_ind_table(n->ctx, &ia);
+	if (!rq->ind) {
+		rc = -ibv_errno(0);
+		ibv_err(n, err, -rc, "ibv_create_rwq_ind_table %s", what);
 		goto err_wq;
 	}
-	r->qp = create_rss_qp(n, r->ind, 0);
-	if (!r->qp) {
-		rc = -err_of(0);
-		ibv_err(n, err, -rc, "ibv_create_qp_ex(rss, 1 wq) queue %u", q);
+	rq->qp = create_rss_qp(n, rq->ind, 0);
+	if (!rq->qp) {
+		rc = -ibv_errno(0);
+		ibv_err(n, err, -rc, "ibv_create_qp_ex(rss, 1 wq) %s", what);
 		goto err_ind;
 	}
 	return 0;
 
 err_ind:
-	ibv_destroy_rwq_ind_table(r->ind);
+	ibv_destroy_rwq_ind_table(rq->ind);
 err_wq:
-	ibv_destroy_wq(r->wq);
-	r->wq = NULL;
-	r->ind = NULL;
+	ibv_destroy_wq(rq->wq);
+	rq->wq = NULL;
+	rq->ind = NULL;
 	return rc;
 }
 
-static void wq_close(struct ibv_nic *n, unsigned q)
+/**
+ * ibv_wq_rq_close - destroy what ibv_wq_rq_open made
+ * @rq: the receive queue; buffers still posted are never written again
+ */
+void ibv_wq_rq_close(struct ibv_rq *rq)
+{
+	ibv_destroy_qp(rq->qp);
+	ibv_destroy_rwq_ind_table(rq->ind);
+	ibv_destroy_wq(rq->wq);
+}
+
+/* nqueues > 1: the queue's WQ behind its own RSS QP, filled. */
+static int wq_open(struct ibv_nic *n, unsigned q, char *err)
 {
 	struct ibv_rxq *r = &n->rxq[q];
+	char what[24]; /* "queue " + a u32 */
+	int rc;
 
-	ibv_destroy_qp(r->qp);
-	ibv_destroy_rwq_ind_table(r->ind);
-	ibv_destroy_wq(r->wq);
+	snprintf(what, sizeof(what), "queue %u", q);
+	rc = ibv_wq_rq_open(n, &r->rq, r->cq, r->size, 1, what, err);
+	if (rc)
+		return rc;
+	rc = rx_fill(n, q, err);
+	if (rc)
+		ibv_wq_rq_close(&r->rq);
+	return rc;
 }
 
 /* Fetch and ack every pending completion event of queue @q's channel. */
@@ -300,27 +384,27 @@ static int queue_open(struct ibv_nic *n, unsigned q, char *err)
 
 	r->ch = ibv_create_comp_channel(n->ctx);
 	if (!r->ch) {
-		rc = -err_of(0);
+		rc = -ibv_errno(0);
 		ibv_err(n, err, -rc, "ibv_create_comp_channel queue %u", q);
 		return rc;
 	}
 	fl = fcntl(r->ch->fd, F_GETFL);
 	if (fl < 0 || fcntl(r->ch->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		rc = -err_of(0);
+		rc = -ibv_errno(0);
 		ibv_err(n, err, -rc, "fcntl(O_NONBLOCK) on channel queue %u",
 			q);
 		goto err_ch;
 	}
 	r->cq = ibv_create_cq(n->ctx, (int)r->size, r, r->ch, vec);
 	if (!r->cq) {
-		rc = -err_of(0);
+		rc = -ibv_errno(0);
 		ibv_err(n, err, -rc, "ibv_create_cq(rx, %u) queue %u", r->size,
 			q);
 		goto err_ch;
 	}
 	t->cq = ibv_create_cq(n->ctx, (int)t->size, t, NULL, vec);
 	if (!t->cq) {
-		rc = -err_of(0);
+		rc = -ibv_errno(0);
 		ibv_err(n, err, -rc, "ibv_create_cq(tx, %u) queue %u", t->size,
 			q);
 		goto err_rcq;
@@ -338,7 +422,7 @@ static int queue_open(struct ibv_nic *n, unsigned q, char *err)
 	r->mr = ibv_reg_mr(n->pd, r->buf, rx_mem_len(r),
 			   IBV_ACCESS_LOCAL_WRITE);
 	if (!r->mr) {
-		rc = -err_of(0);
+		rc = -ibv_errno(0);
 		ibv_err(n, err, -rc, "ibv_reg_mr(rx, %zu bytes) queue %u",
 			rx_mem_len(r), q);
 		goto err_arrays;
@@ -351,19 +435,20 @@ static int queue_open(struct ibv_nic *n, unsigned q, char *err)
 	}
 	t->hdr_mr = ibv_reg_mr(n->pd, t->hdr_buf, tx_mem_len(t), 0);
 	if (!t->hdr_mr) {
-		rc = -err_of(0);
+		rc = -ibv_errno(0);
 		ibv_err(n, err, -rc, "ibv_reg_mr(tx headers) queue %u", q);
 		goto err_hdr;
 	}
-	t->qp = create_raw_qp(n, q);
+	t->qp = ibv_raw_qp_create(n, q, n->nq == 1 ? r->size : 0,
+				  n->nq == 1 ? 1 : 0, true);
 	if (!t->qp) {
-		rc = -err_of(0);
+		rc = -ibv_errno(0);
 		ibv_err(n, err, -rc, "ibv_create_qp_ex(raw packet) queue %u",
 			q);
 		goto err_hmr;
 	}
 	if (n->nq == 1)
-		r->qp = t->qp;
+		r->rq.qp = t->qp;
 	rc = raw_qp_up(n, q, err);
 	if (rc)
 		goto err_qp;
@@ -377,7 +462,7 @@ static int queue_open(struct ibv_nic *n, unsigned q, char *err)
 
 err_qp:
 	ibv_destroy_qp(t->qp);
-	r->qp = t->qp = NULL;
+	r->rq.qp = t->qp = NULL;
 err_hmr:
 	ibv_dereg_mr(t->hdr_mr);
 err_hdr:
@@ -403,8 +488,10 @@ static void queue_close(struct ibv_nic *n, unsigned q)
 	struct ibv_rxq *r = &n->rxq[q];
 	struct ibv_txq *t = &n->txq[q];
 
+	ibv_place_close_all(n, q); /* their QPs use this queue's CQs */
+	free(r->place);
 	if (n->nq > 1)
-		wq_close(n, q);
+		ibv_wq_rq_close(&r->rq);
 	ibv_destroy_qp(t->qp);
 	ibv_dereg_mr(t->hdr_mr);
 	ibv_buf_free(n, t->hdr_buf, tx_mem_len(t));
@@ -429,13 +516,13 @@ static int rss_open(struct ibv_nic *n, char *err)
 	int rc;
 
 	for (uint32_t e = 0; e < size; e++)
-		wqs[e] = n->rxq[e % n->nq].wq;
+		wqs[e] = n->rxq[e % n->nq].rq.wq;
 	memset(&ia, 0, sizeof(ia));
 	ia.log_ind_tbl_size = n->rss_log_size;
 	ia.ind_tbl = wqs;
 	n->rss_ind = ibv_create_rwq_ind_table(n->ctx, &ia);
 	if (!n->rss_ind) {
-		rc = -err_of(0);
+		rc = -ibv_errno(0);
 		ibv_err(n, err, -rc, "ibv_create_rwq_ind_table(%u entries)",
 			size);
 		return rc;
@@ -445,7 +532,7 @@ static int rss_open(struct ibv_nic *n, char *err)
 					  IBV_RX_HASH_SRC_PORT_TCP |
 					  IBV_RX_HASH_DST_PORT_TCP);
 	if (!n->rss_qp) {
-		rc = -err_of(0);
+		rc = -ibv_errno(0);
 		ibv_err(n, err, -rc, "ibv_create_qp_ex(rss, %u queues)", n->nq);
 		goto err_ind;
 	}
@@ -455,139 +542,6 @@ err_ind:
 	ibv_destroy_rwq_ind_table(n->rss_ind);
 	n->rss_ind = NULL;
 	return rc;
-}
-
-/* ---- steering ---- */
-
-union flow_buf {
-	struct ibv_flow_attr attr;
-	uint8_t b[sizeof(struct ibv_flow_attr) +
-		  sizeof(struct ibv_flow_spec_eth) +
-		  sizeof(struct ibv_flow_spec_ipv4) +
-		  sizeof(struct ibv_flow_spec_tcp_udp)];
-};
-
-static void flow_init(union flow_buf *f, uint8_t port, uint16_t prio,
-		      uint32_t flags)
-{
-	memset(f, 0, sizeof(*f));
-	f->attr.type = IBV_FLOW_ATTR_NORMAL;
-	f->attr.size = sizeof(f->attr);
-	f->attr.priority = prio;
-	f->attr.port = port;
-	f->attr.flags = flags;
-}
-
-static void flow_add(union flow_buf *f, const void *spec, uint16_t len)
-{
-	memcpy(f->b + f->attr.size, spec, len);
-	f->attr.size += len;
-	f->attr.num_of_specs++;
-}
-
-static void flow_eth(union flow_buf *f, const uint8_t *dst_mac,
-		     uint16_t ether_type)
-{
-	struct ibv_flow_spec_eth s;
-
-	memset(&s, 0, sizeof(s));
-	s.type = IBV_FLOW_SPEC_ETH;
-	s.size = sizeof(s);
-	if (dst_mac) {
-		memcpy(s.val.dst_mac, dst_mac, 6);
-		memset(s.mask.dst_mac, 0xff, 6);
-	}
-	if (ether_type) {
-		s.val.ether_type = htons(ether_type);
-		s.mask.ether_type = 0xffff;
-	}
-	flow_add(f, &s, sizeof(s));
-}
-
-static void flow_ipv4(union flow_buf *f, uint32_t src, uint32_t dst)
-{
-	struct ibv_flow_spec_ipv4 s;
-
-	memset(&s, 0, sizeof(s));
-	s.type = IBV_FLOW_SPEC_IPV4;
-	s.size = sizeof(s);
-	s.val.src_ip = src;
-	s.mask.src_ip = src ? 0xffffffffu : 0;
-	s.val.dst_ip = dst;
-	s.mask.dst_ip = 0xffffffffu;
-	flow_add(f, &s, sizeof(s));
-}
-
-static void flow_tcp(union flow_buf *f, uint16_t src, uint16_t dst)
-{
-	struct ibv_flow_spec_tcp_udp s;
-
-	memset(&s, 0, sizeof(s));
-	s.type = IBV_FLOW_SPEC_TCP;
-	s.size = sizeof(s);
-	s.val.src_port = src;
-	s.mask.src_port = 0xffff;
-	s.val.dst_port = dst;
-	s.mask.dst_port = 0xffff;
-	flow_add(f, &s, sizeof(s));
-}
-
-static int flow_create(struct ibv_nic *n, struct ibv_qp *qp, union flow_buf *f)
-{
-	struct ibv_flow **nf, *fl;
-
-	if (n->nflows == n->cap_flows) {
-		unsigned cap = n->cap_flows ? n->cap_flows * 2 : 8;
-
-		nf = realloc(n->flows, cap * sizeof(*nf));
-		if (!nf)
-			return -ENOMEM;
-		n->flows = nf;
-		n->cap_flows = cap;
-	}
-	fl = ibv_create_flow(qp, &f->attr);
-	if (!fl)
-		return -err_of(0);
-	n->flows[n->nflows++] = fl;
-	return 0;
-}
-
-static int ibv_add_steer(struct nic *nic, const struct nic_steer *s)
-{
-	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	struct ibv_nic *n = to_ibv(nic);
-	union flow_buf f;
-	int rc;
-
-	switch (s->kind) {
-	case NIC_STEER_LOCAL:
-		flow_init(&f, n->port, IBV_PRIO_LOCAL, 0);
-		flow_eth(&f, n->link.mac, 0);
-		flow_ipv4(&f, 0, s->local_ip);
-		return flow_create(n, n->nq > 1 ? n->rss_qp : n->rxq[0].qp, &f);
-	case NIC_STEER_ARP:
-		/* Both at one priority: a broadcast ARP matches one entry of
-		 * the table, so queue 0 gets it once (and the kernel too). */
-		flow_init(&f, n->port, IBV_PRIO_ARP,
-			  IBV_FLOW_ATTR_FLAGS_DONT_TRAP);
-		flow_eth(&f, NULL, 0x0806);
-		rc = flow_create(n, n->rxq[0].qp, &f);
-		if (rc)
-			return rc;
-		flow_init(&f, n->port, IBV_PRIO_ARP,
-			  IBV_FLOW_ATTR_FLAGS_DONT_TRAP);
-		flow_eth(&f, bcast, 0);
-		return flow_create(n, n->rxq[0].qp, &f);
-	case NIC_STEER_FLOW:
-		if (s->queue >= n->nq)
-			return -EINVAL;
-		flow_init(&f, n->port, IBV_PRIO_FLOW, 0);
-		flow_eth(&f, n->link.mac, 0);
-		flow_ipv4(&f, s->remote_ip, s->local_ip);
-		flow_tcp(&f, s->remote_port, s->local_port);
-		return flow_create(n, n->rxq[s->queue].qp, &f);
-	}
-	return -EINVAL;
 }
 
 /* ---- data path ---- */
@@ -602,11 +556,13 @@ static unsigned ibv_rx_burst(struct nic *nic, unsigned q, struct nic_rx *rx,
 	int rc;
 
 	/* The previous burst's frames are now the caller's no longer. */
-	posted = rx_post(n, r, r->held, r->nheld, &rc);
+	posted = rx_post(r, r->held, r->nheld, &rc);
 	if (posted < r->nheld)
 		memmove(r->held, r->held + posted,
 			(r->nheld - posted) * sizeof(*r->held));
 	r->nheld -= posted;
+	if (r->place)
+		ibv_place_release(r->place);
 
 	while (got < cnt) {
 		int k, want = (int)(cnt - got < RX_POLL ? cnt - got : RX_POLL);
@@ -623,20 +579,21 @@ static unsigned ibv_rx_burst(struct nic *nic, unsigned q, struct nic_rx *rx,
 		for (int i = 0; i < k; i++) {
 			uint32_t id = (uint32_t)wc[i].wr_id;
 
+			if (wc[i].wr_id & IBV_WRID_PLACE) {
+				got += ibv_place_rx(n, q, &wc[i], &rx[got]);
+				continue;
+			}
 			r->held[r->nheld++] = id;
 			if (wc[i].status != IBV_WC_SUCCESS) {
 				r->errors++;
 				continue;
 			}
-			rx[got].data = r->buf + (size_t)id * r->buf_size;
-			rx[got].len = wc[i].byte_len;
-			rx[got].gso_size = 0;
-			rx[got].csum =
-				n->csum && (wc[i].wc_flags & IBV_WC_IP_CSUM_OK)
-					? NIC_CSUM_OK
-					: NIC_CSUM_UNKNOWN;
-			rx[got].pad = 0;
-			got++;
+			rx[got++] = (struct nic_rx){
+				.data = r->buf + (size_t)id * r->buf_size,
+				.len = wc[i].byte_len,
+				.csum = ibv_rx_csum(n, &wc[i]),
+				.place_id = -1,
+			};
 		}
 		if (k < want)
 			break;
@@ -802,67 +759,104 @@ static int ibv_reg_mem(struct nic *nic, void *addr, size_t len, uint32_t *key)
 	struct ibv_nic *n = to_ibv(nic);
 	struct ibv_memreg *nr;
 	struct ibv_mr *mr;
+	int rc = 0;
 
+	/* TX payload and placement buffers: the NIC reads and writes it. */
+	mr = ibv_reg_mr(n->pd, addr, len, IBV_ACCESS_LOCAL_WRITE);
+	if (!mr)
+		return -ibv_errno(0);
+	pthread_mutex_lock(&n->reg_lock);
 	if (n->nregs == n->cap_regs) {
 		unsigned cap = n->cap_regs ? n->cap_regs * 2 : 8;
 
 		nr = realloc(n->regs, cap * sizeof(*nr));
-		if (!nr)
-			return -ENOMEM;
-		n->regs = nr;
-		n->cap_regs = cap;
+		if (nr) {
+			n->regs = nr;
+			n->cap_regs = cap;
+		} else {
+			rc = -ENOMEM;
+		}
 	}
-	/* TX payload only: the NIC reads it, never writes (access 0). */
-	mr = ibv_reg_mr(n->pd, addr, len, 0);
-	if (!mr)
-		return -err_of(0);
-	n->regs[n->nregs].key = mr->lkey;
-	n->regs[n->nregs++].mr = mr;
+	if (!rc)
+		n->regs[n->nregs++] = (struct ibv_memreg){ mr->lkey, mr };
+	pthread_mutex_unlock(&n->reg_lock);
+	if (rc) {
+		ibv_dereg_mr(mr);
+		return rc;
+	}
 	*key = mr->lkey;
 	return 0;
+}
+
+/* Index of registration @key, or -1; under reg_lock or on the control
+ * thread (the only writer). */
+static int reg_find(const struct ibv_nic *n, uint32_t key)
+{
+	for (unsigned i = 0; i < n->nregs; i++)
+		if (n->regs[i].key == key)
+			return (int)i;
+	return -1;
 }
 
 static int ibv_dereg_mem(struct nic *nic, uint32_t key)
 {
 	struct ibv_nic *n = to_ibv(nic);
+	struct ibv_memreg e = { 0 };
+	int i, rc;
 
-	for (unsigned i = 0; i < n->nregs; i++) {
-		if (n->regs[i].key != key)
-			continue;
-		int rc = ibv_dereg_mr(n->regs[i].mr);
-
-		if (rc)
-			return -err_of(rc);
+	/* Unpublished first, so no place_post uses it while it goes. */
+	pthread_mutex_lock(&n->reg_lock);
+	i = reg_find(n, key);
+	if (i >= 0) {
+		e = n->regs[i];
 		n->regs[i] = n->regs[--n->nregs];
-		return 0;
 	}
-	return -ENOENT;
+	pthread_mutex_unlock(&n->reg_lock);
+	if (i < 0)
+		return -ENOENT;
+	rc = ibv_dereg_mr(e.mr);
+	if (rc) {
+		/* Still registered: back in (room: this thread alone adds). */
+		pthread_mutex_lock(&n->reg_lock);
+		n->regs[n->nregs++] = e;
+		pthread_mutex_unlock(&n->reg_lock);
+		return -ibv_errno(rc);
+	}
+	return 0;
 }
 
-/* ---- flow -> queue prediction ---- */
-
-/* Where the NIC_STEER_LOCAL rule's RSS QP puts a received segment: the
- * Toeplitz hash over src IPv4, dst IPv4, src TCP port, dst TCP port, all
- * in network byte order (IBV_RX_HASH_{SRC,DST}_IPV4 | _{SRC,DST}_PORT_TCP,
- * the Microsoft RSS input order), then entry hash & (table size - 1) of the
- * indirection table rss_open built, whose entry e is queue e % nq. */
-static unsigned ibv_flow_queue(struct nic *nic, uint32_t local_ip,
-			       uint16_t local_port, uint32_t remote_ip,
-			       uint16_t remote_port)
+/**
+ * ibv_reg_lkey - the lkey for [addr, addr + len) of registration @key
+ * @n: backend
+ * @key: from reg_mem
+ * @addr: start of the range
+ * @len: its length
+ * @lkey: set on success
+ *
+ * Any thread (takes reg_lock).
+ *
+ * Return: 0, or -EINVAL when @key is unknown or does not cover the range.
+ */
+int ibv_reg_lkey(struct ibv_nic *n, uint32_t key, const void *addr,
+		 uint32_t len, uint32_t *lkey)
 {
-	struct ibv_nic *n = to_ibv(nic);
-	uint16_t sport = htons(remote_port), dport = htons(local_port);
-	uint8_t in[12];
-	uint32_t hash;
+	uintptr_t a = (uintptr_t)addr;
+	int i, rc = -EINVAL;
 
-	if (n->nq <= 1)
-		return 0;
-	memcpy(in, &remote_ip, 4); /* the segment's source */
-	memcpy(in + 4, &local_ip, 4);
-	memcpy(in + 8, &sport, 2);
-	memcpy(in + 10, &dport, 2);
-	hash = ibv_toeplitz(ibv_rss_key, IBV_RSS_KEY_LEN, in, sizeof(in));
-	return (hash & ((1u << n->rss_log_size) - 1)) % n->nq;
+	pthread_mutex_lock(&n->reg_lock);
+	i = reg_find(n, key);
+	if (i >= 0) {
+		const struct ibv_mr *mr = n->regs[i].mr;
+		uintptr_t base = (uintptr_t)mr->addr;
+
+		if (a >= base && a - base <= mr->length &&
+		    len <= mr->length - (a - base)) {
+			*lkey = mr->lkey;
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&n->reg_lock);
+	return rc;
 }
 
 static void ibv_link_info(struct nic *nic, struct nic_link_info *info)
@@ -881,7 +875,7 @@ static int ibv_arm(struct nic *nic, unsigned q)
 		return -EAGAIN;
 	rc = ibv_req_notify_cq(r->cq, 0);
 	if (rc)
-		return -err_of(rc);
+		return -ibv_errno(rc);
 	/* Close the race with a completion that beat the arm. */
 	k = ibv_poll_cq(r->cq, 1, &r->stash);
 	if (k > 0) {
@@ -912,6 +906,7 @@ static void ibv_close(struct nic *nic)
 	for (unsigned i = n->nregs; i-- > 0;)
 		ibv_dereg_mr(n->regs[i].mr);
 	free(n->regs);
+	pthread_mutex_destroy(&n->reg_lock);
 	ibv_dealloc_pd(n->pd);
 	ibv_dev_close(n);
 	free(n);
@@ -928,6 +923,9 @@ static const struct nic_ops ibv_ops = {
 	.arm = ibv_arm,
 	.fd = ibv_fd,
 	.flow_queue = ibv_flow_queue,
+	.place_open = ibv_place_open,
+	.place_post = ibv_place_post,
+	.place_close = ibv_place_close,
 	.close = ibv_close,
 };
 
@@ -957,6 +955,7 @@ struct nic *nic_ibv_open(const char *dev, const struct nic_params *p, char *err)
 	snprintf(n->name, sizeof(n->name), "ibv:%.63s", dev);
 	n->nic.ops = &ibv_ops;
 	n->nic.name = n->name;
+	pthread_mutex_init(&n->reg_lock, NULL);
 	rc = ibv_dev_open(n, err);
 	if (rc)
 		goto err_free;
@@ -965,7 +964,7 @@ struct nic *nic_ibv_open(const char *dev, const struct nic_params *p, char *err)
 		goto err_dev;
 	n->pd = ibv_alloc_pd(n->ctx);
 	if (!n->pd) {
-		rc = -err_of(0);
+		rc = -ibv_errno(0);
 		ibv_err(n, err, -rc, "ibv_alloc_pd");
 		goto err_dev;
 	}
@@ -988,6 +987,7 @@ err_queues:
 err_dev:
 	ibv_dev_close(n);
 err_free:
+	pthread_mutex_destroy(&n->reg_lock);
 	free(n);
 	errno = -rc;
 	return NULL;

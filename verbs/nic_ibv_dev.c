@@ -88,7 +88,7 @@ uint32_t ibv_toeplitz(const uint8_t *key, size_t key_len, const uint8_t *in,
 
 /**
  * ibv_msg - write one error line into a NIC_ERR_LEN buffer
- * @err: the buffer
+ * @err: the buffer, or NULL (ops without an error buffer)
  * @fmt: printf format
  *
  * A line that does not fit is cut; that is fine for a message.
@@ -97,6 +97,8 @@ void ibv_msg(char *err, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!err)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(err, NIC_ERR_LEN, fmt, ap);
 	va_end(ap);
@@ -131,7 +133,7 @@ static const char *hint_for(int e, const char *call)
 /**
  * ibv_err - format the one error line of a failed verbs call
  * @n: the backend (names the device)
- * @err: NIC_ERR_LEN buffer
+ * @err: NIC_ERR_LEN buffer, or NULL (ops without an error buffer)
  * @e: positive errno of the failure
  * @fmt: printf format naming the call and its context
  *
@@ -142,6 +144,8 @@ void ibv_err(const struct ibv_nic *n, char *err, int e, const char *fmt, ...)
 	char call[128];
 	va_list ap;
 
+	if (!err)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(call, sizeof(call), fmt, ap);
 	va_end(ap);

@@ -573,11 +573,11 @@ static unsigned link_rx_burst(struct nic *nic, unsigned q, struct nic_rx *rx,
 
 		if (f->due > now)
 			break;
-		rx[out].data = f->buf;
-		rx[out].len = f->len;
-		rx[out].gso_size = f->gso_size;
-		rx[out].csum = f->csum;
-		rx[out].pad = 0;
+		rx[out] = (struct nic_rx){ .data = f->buf,
+					   .len = f->len,
+					   .gso_size = f->gso_size,
+					   .csum = f->csum,
+					   .place_id = -1 };
 		pq->handed[pq->nhanded++] = f->buf;
 		pq->pend_tail++;
 		pq->delivered++;
@@ -801,6 +801,9 @@ static const struct nic_ops link_ops = {
 	.arm = link_arm,
 	.fd = link_fd,
 	.flow_queue = link_flow_queue,
+	.place_open = NULL, /* no receive placement */
+	.place_post = NULL,
+	.place_close = NULL,
 	.close = link_close,
 };
 

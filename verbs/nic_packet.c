@@ -223,11 +223,10 @@ static unsigned pkt_rx_burst(struct nic *nic, unsigned q, struct nic_rx *rx,
 			continue;
 		}
 		data = (uint8_t *)h + h->tp_mac;
-		rx[out].data = data;
-		rx[out].len = h->tp_snaplen;
-		rx[out].gso_size = 0;
-		rx[out].csum = NIC_CSUM_UNKNOWN;
-		rx[out].pad = 0;
+		rx[out] = (struct nic_rx){ .data = data,
+					   .len = h->tp_snaplen,
+					   .csum = NIC_CSUM_UNKNOWN,
+					   .place_id = -1 };
 		if (st & TP_STATUS_CSUMNOTREADY)
 			rx[out].csum = NIC_CSUM_PARTIAL;
 		else if (st & TP_STATUS_CSUM_VALID)
@@ -421,6 +420,9 @@ static const struct nic_ops pkt_ops = {
 	.arm = pkt_arm,
 	.fd = pkt_fd,
 	.flow_queue = pkt_flow_queue,
+	.place_open = NULL, /* no receive placement */
+	.place_post = NULL,
+	.place_close = NULL,
 	.close = pkt_close,
 };
 

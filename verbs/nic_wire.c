@@ -141,11 +141,10 @@ static unsigned wire_rx_burst(struct nic *nic, unsigned q, struct nic_rx *rx,
 			w->rx_bad++;
 			continue;
 		}
-		rx[out].data = s + WIRE_SLOT_HDR;
-		rx[out].len = len;
-		rx[out].gso_size = 0;
-		rx[out].csum = NIC_CSUM_UNKNOWN;
-		rx[out].pad = 0;
+		rx[out] = (struct nic_rx){ .data = s + WIRE_SLOT_HDR,
+					   .len = len,
+					   .csum = NIC_CSUM_UNKNOWN,
+					   .place_id = -1 };
 		out++;
 	}
 	w->rx_pending = k;
@@ -344,6 +343,9 @@ static const struct nic_ops wire_ops = {
 	.arm = wire_arm,
 	.fd = wire_fd,
 	.flow_queue = wire_flow_queue,
+	.place_open = NULL, /* no receive placement */
+	.place_post = NULL,
+	.place_close = NULL,
 	.close = wire_close,
 };
 

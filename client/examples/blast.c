@@ -2,7 +2,11 @@
  * blast.c - example: one-way bulk transfer with a SHA-256 of the stream
  *
  *   blast send --ip A --port P --bytes N
- *   blast recv --port P [--pause-after BYTES --pause-ms MS]
+ *   blast recv --port P [--pause-after BYTES --pause-ms MS] [--place]
+ *
+ * --place receives into buffers posted with flextcp_connection_rx_post
+ * (docs/ZEROCOPY.md): eight 1 MiB buffers of one region, re-posted as they
+ * fill; bytes that reach the receive ring instead are read from there.
  *
  * --pause-after makes the receiver stop reading for MS milliseconds once
  * BYTES arrived (the sender must stop on the closed window and resume).
@@ -38,12 +42,26 @@ static struct sha256 hash;
 static uint64_t total, want, t0;
 static int done, is_send;
 static uint64_t pause_after, pause_ms;
+static int place; /* --place: receive into posted buffers (zero-copy) */
+static struct flextcp_mem_region *region;
+
+#define PLACE_BUFS 8
+#define PLACE_CHUNK (1u << 20)
 
 static void fail(const char *what, int err)
 {
 	if (err)
 		bench_fail_err(what, -err);
 	bench_fail(what);
+}
+
+/* Post buffer @i of the region for the next stream bytes. */
+static void place_post(unsigned i)
+{
+	if (flextcp_connection_rx_post(&ctx, &conn, region,
+				       (size_t)i * PLACE_CHUNK, PLACE_CHUNK,
+				       i) != 0)
+		fail("rx_post failed", -errno);
 }
 
 static void hash_piece(const uint8_t *p, size_t n, void *arg)
@@ -102,6 +120,18 @@ static void handle(const struct flextcp_event *ev)
 		break;
 	case FLEXTCP_EV_LISTEN_ACCEPT:
 		t0 = bench_now_ns();
+		for (unsigned i = 0; place && i < PLACE_BUFS; i++)
+			place_post(i);
+		break;
+	case FLEXTCP_EV_CONN_RX_PLACED:
+		/* in stream order with CONN_RECEIVED: hash as they come */
+		if (ev->ev.conn_rx_placed.status != 0)
+			break; /* connection ending: nothing was placed */
+		sha256_update(&hash, ev->ev.conn_rx_placed.buf,
+			      ev->ev.conn_rx_placed.len);
+		total += ev->ev.conn_rx_placed.len;
+		if (ev->ev.conn_rx_placed.len == PLACE_CHUNK)
+			place_post((unsigned)ev->ev.conn_rx_placed.cookie);
 		break;
 	case FLEXTCP_EV_CONN_OPEN:
 		if (ev->ev.conn_open.status != 0)
@@ -155,7 +185,9 @@ static void handle(const struct flextcp_event *ev)
 
 static void extra_opt(int val, const char *arg)
 {
-	if (val == 'a')
+	if (val == 'P')
+		place = 1;
+	else if (val == 'a')
 		pause_after = (uint64_t)bench_parse_num(arg, 1, 1LL << 50,
 							"bad pause-after");
 	else
@@ -168,6 +200,7 @@ int main(int argc, char **argv)
 	static const struct option extra[] = {
 		{ "pause-after", required_argument, NULL, 'a' },
 		{ "pause-ms", required_argument, NULL, 'm' },
+		{ "place", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct flextcp_event evs[EV_BATCH];
@@ -175,17 +208,20 @@ int main(int argc, char **argv)
 
 	bench_prog = "blast";
 	bench_synopsis = "blast send --ip A --port P --bytes N | blast recv "
-			 "--port P";
+			 "--port P [--place]";
 	bench_blast_parse(argc, argv, extra, extra_opt,
-			  "recv takes only --port and --pause-*", &a);
+			  "recv takes only --port, --pause-* and --place", &a);
 	is_send = a.is_send;
 	want = a.bytes;
-	if (is_send && pause_after)
-		bench_usage("--pause-after is for recv", NULL);
+	if (is_send && (pause_after || place))
+		bench_usage("--pause-after and --place are for recv", NULL);
 
 	sha256_init(&hash);
 	if (flextcp_init() != 0 || flextcp_context_create(&ctx) != 0)
 		return 1;
+	if (place &&
+	    flextcp_mem_alloc(&ctx, PLACE_BUFS * PLACE_CHUNK, &region) != 0)
+		fail("cannot allocate the receive region", -errno);
 	if (is_send) {
 		if (flextcp_connection_open(&ctx, &conn, ntohl(a.ip_be),
 					    (uint16_t)a.port) != 0)

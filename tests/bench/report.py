@@ -126,6 +126,12 @@ for d, label in (("out", "A->B (TAS sends / Linux sends)"),
                  "higher"))
     ROWS.append((sc, "CPU-s/GB (machine)", f"s3_tas_{d}",
                  f"s3_linux_{d}", "cpu_s_per_gb", "lower"))
+sc = ("3 bulk B->A into app buffers: TAS placement (rx_post) vs Linux "
+      "recv(), Linux peer")
+ROWS.append((sc, "Gbit/s", "s3_tas_in_place", "s3_linux_in", "gbps",
+             "higher"))
+ROWS.append((sc, "CPU-s/GB (machine)", "s3_tas_in_place", "s3_linux_in",
+             "cpu_s_per_gb", "lower"))
 sc = "4 churn connect/64 B request/close, 4 parallel, Linux client"
 ROWS.append((sc, "cycles/s", "s4_tas_srv", "s4_linux", "req_s", "higher"))
 ROWS.append((sc, "CPU-µs/cycle (machine)", "s4_tas_srv", "s4_linux",

@@ -457,6 +457,10 @@ s3_bulk()
 		"${SRV[*]} $EX/blast send --ip $SB_IP_B --port 7101"
 	bulk_config s3_tas_in "${SRV[*]} $EX/blast recv --port 7102" \
 		"$kb send --ip $SB_IP_A --port 7102"
+	# in, received into posted app buffers (docs/ZEROCOPY.md)
+	bulk_config s3_tas_in_place \
+		"${SRV[*]} $EX/blast recv --port 7105 --place" \
+		"$kb send --ip $SB_IP_A --port 7105"
 	tas_down
 	ip -n "$SB_A" addr add "$SB_IP_A/24" dev "$SB_IFA" || return 1
 	bulk_config s3_linux_out "$kb recv --port 7103" \

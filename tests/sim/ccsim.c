@@ -8,11 +8,12 @@
  * link time (STYLE rule 13) with a stand-in core that has only the slots;
  * tcp/fastpath.o is therefore never linked into a binary that uses ccsim.
  *
- * Mirrored from tcp/fastpath.c, because there they need a whole core (NIC,
+ * Mirrored from tcp/fp_cc.c, because there they need a whole core (NIC,
  * flow table, app rings, pacer wheel); keep them in step:
- *  - sim_cc_open is fp_cc_open, sim_cc_feedback is the static cc_feedback
+ *  - sim_cc_open is fp_cc_open, sim_cc_feedback is fp_cc_feedback
  *    (including: after an RTO the engine's one-segment window stands until
- *    the control loop has seen the timeout);
+ *    the control loop has seen the timeout), sim_rtt_publish is
+ *    cc_rtt_publish (the RTT sample count and sum under the seqlock);
  *  - pace_begin/pace_end are fp_pace_begin/fp_pace_end with the same
  *    constants; the per-core pacer wheel is one EV_PACE event per flow.
  * Every sender-side engine call goes through the same sequence as the fast
@@ -282,7 +283,19 @@ static void transmit(struct ccsim *s, unsigned i, const struct end *e,
 	ev_push(s, at, EV_SWITCH, i, fr);
 }
 
-/* ---- the fast path's CC glue (mirrors of tcp/fastpath.c) ---- */
+/* ---- the fast path's CC glue (mirrors of tcp/fp_cc.c) ---- */
+
+/* fp_cc.c's cc_rtt_publish: the RTT pair under the slot's seqlock. */
+static void sim_rtt_publish(struct fp_cc_slot *sl, uint32_t n, uint64_t sum)
+{
+	uint32_t q = atomic_load_explicit(&sl->rtt_seq, memory_order_relaxed);
+
+	atomic_store_explicit(&sl->rtt_seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&sl->rtt_sum_us, sum, memory_order_relaxed);
+	atomic_store_explicit(&sl->rtt_samples, n, memory_order_relaxed);
+	atomic_store_explicit(&sl->rtt_seq, q + 2, memory_order_release);
+}
 
 /* fp_cc_open: an established flow starts reporting. */
 static void sim_cc_open(struct ccsim *s, unsigned i)
@@ -298,6 +311,9 @@ static void sim_cc_open(struct ccsim *s, unsigned i)
 	f->cc_fr0 = (uint32_t)f->snd.c.st.fast_retrans;
 	f->cc_to0 = (uint32_t)f->snd.c.st.timeouts;
 	f->cc_to_seen = 0;
+	sl->rtt_n0 = (uint32_t)f->snd.c.st.rtt_samples;
+	sl->rtt_sum0 = f->snd.c.st.rtt_sum_us;
+	sim_rtt_publish(sl, 0, 0);
 	sl->applied_seq =
 		atomic_load_explicit(&sl->out_seq, memory_order_acquire);
 	atomic_fetch_add_explicit(&sl->gen, 1, memory_order_relaxed);
@@ -316,6 +332,7 @@ static void sim_cc_feedback(struct ccsim *s, unsigned i,
 	struct fp_cc_slot *sl = &s->core.slots[i];
 	const struct tcp_conn *tc = &f->snd.c;
 	uint32_t seq, w, to = (uint32_t)tc->st.timeouts - f->cc_to0;
+	uint32_t nrtt = (uint32_t)tc->st.rtt_samples - sl->rtt_n0;
 	uint64_t rate;
 
 	if (o->tx_freed) {
@@ -328,6 +345,9 @@ static void sim_cc_feedback(struct ccsim *s, unsigned i,
 	atomic_store_explicit(&sl->srtt_us, tc->srtt_us, memory_order_relaxed);
 	atomic_store_explicit(&sl->rtt_last_us, tc->srtt_us,
 			      memory_order_relaxed);
+	if (nrtt !=
+	    atomic_load_explicit(&sl->rtt_samples, memory_order_relaxed))
+		sim_rtt_publish(sl, nrtt, tc->st.rtt_sum_us - sl->rtt_sum0);
 	atomic_store_explicit(&sl->fast_retx,
 			      (uint32_t)tc->st.fast_retrans - f->cc_fr0,
 			      memory_order_relaxed);

@@ -1,5 +1,6 @@
 /* fp_harness.c - see fp_harness.h */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,11 +19,39 @@ static unsigned f_rx(struct nic *n, unsigned q, struct nic_rx *rx, unsigned m)
 	(void)q;
 	while (k < m && h->rx_tail != h->rx_head) {
 		unsigned i = h->rx_tail++ % FPH_RXQ;
+		uint32_t len = h->rxlen[i], hl = h->pl_hdr;
 
-		memcpy(h->rx_cur[k], h->rxq[i], h->rxlen[i]);
+		if (h->pl_open) {
+			/* scatter like a NIC: header slot, then the buffer */
+			unsigned w = h->pl_head;
+
+			if (!h->pl_n ||
+			    len - (len < hl ? len : hl) > h->pl_wqe[w].len) {
+				h->pl_drops++; /* no buffer / too long */
+				continue;
+			}
+			h->pl_head = (w + 1) % 512;
+			h->pl_n--;
+			memcpy(h->pl_hdrs[k], h->rxq[i], len < hl ? len : hl);
+			if (len > hl)
+				memcpy(h->pl_wqe[w].addr, h->rxq[i] + hl,
+				       len - hl);
+			rx[k] = (struct nic_rx){ .data = h->pl_hdrs[k],
+						 .len = len,
+						 .csum = NIC_CSUM_OK,
+						 .payload = h->pl_wqe[w].addr,
+						 .hdr_len = hl,
+						 .place_id = 0,
+						 .place_cookie =
+							 h->pl_wqe[w].cookie };
+			k++;
+			continue;
+		}
+		memcpy(h->rx_cur[k], h->rxq[i], len);
 		rx[k] = (struct nic_rx){ .data = h->rx_cur[k],
-					 .len = h->rxlen[i],
-					 .csum = NIC_CSUM_OK };
+					 .len = len,
+					 .csum = NIC_CSUM_OK,
+					 .place_id = -1 };
 		k++;
 	}
 	return k;
@@ -116,6 +145,51 @@ static unsigned f_fq(struct nic *n, uint32_t a, uint16_t b, uint32_t c,
 	return 0;
 }
 
+static int f_place_open(struct nic *n, unsigned q, const struct nic_steer *rule,
+			uint16_t hdr_len, unsigned depth)
+{
+	struct fph *h = to_h(n);
+
+	(void)q, (void)depth;
+	if (!h->place || h->pl_open || rule->kind != NIC_STEER_FLOW ||
+	    hdr_len > 128)
+		return -EOPNOTSUPP;
+	h->pl_open = true;
+	h->pl_hdr = hdr_len;
+	h->pl_head = h->pl_n = 0;
+	h->pl_opens++;
+	return 0;
+}
+
+static int f_place_post(struct nic *n, int id, void *addr, uint32_t len,
+			uint32_t key, uint64_t cookie)
+{
+	struct fph *h = to_h(n);
+	unsigned w;
+
+	(void)key;
+	if (id != 0 || !h->pl_open)
+		return -EINVAL;
+	if (h->pl_n == 512)
+		return -ENOSPC;
+	w = (h->pl_head + h->pl_n++) % 512;
+	h->pl_wqe[w].addr = addr;
+	h->pl_wqe[w].len = len;
+	h->pl_wqe[w].cookie = cookie;
+	return 0;
+}
+
+static void f_place_close(struct nic *n, int id)
+{
+	struct fph *h = to_h(n);
+
+	if (id == 0 && h->pl_open) {
+		h->pl_open = false;
+		h->pl_n = 0;
+		h->pl_closes++;
+	}
+}
+
 static void f_close(struct nic *n)
 {
 	(void)n;
@@ -132,6 +206,9 @@ static const struct nic_ops fake_ops = {
 	.arm = f_arm,
 	.fd = f_fd,
 	.flow_queue = f_fq,
+	.place_open = f_place_open,
+	.place_post = f_place_post,
+	.place_close = f_place_close,
 	.close = f_close,
 };
 
@@ -166,10 +243,16 @@ static const uint8_t peer_mac[6] = { 2, 0, 0, 0, 0, 2 };
  */
 int fph_init(struct fph *h, uint32_t bufsize)
 {
+	return fph_init_nic(h, bufsize, NULL);
+}
+
+int fph_init_nic(struct fph *h, uint32_t bufsize, struct nic *nic)
+{
 	struct fp_app *app = &h->app;
 	uint64_t off;
 
 	memset(h, 0, sizeof(*h));
+	h->use = nic ? nic : &h->nic;
 	h->txlog = calloc(FPH_TXLOG, sizeof(*h->txlog));
 	if (!h->txlog)
 		return -1;
@@ -205,7 +288,7 @@ int fph_init(struct fph *h, uint32_t bufsize)
 	tas_ring_init(&h->atx, app->seg + off, TAS_ATX_ENTRIES,
 		      sizeof(struct tas_cmd));
 
-	h->core = fp_core_create(0, &h->nic, 0, &h->sh);
+	h->core = fp_core_create(0, h->use, 0, &h->sh);
 	if (!h->core)
 		goto err;
 	struct fp_cmd m = { .type = FP_CMD_CTX_ADD, .app_id = 1, .app = app };

@@ -52,6 +52,22 @@ struct fph {
 	unsigned ndone;
 	bool hold_completions;
 
+	/* receive placement (verbs/nic.h place_*), opt-in with place: one
+	 * queue (id 0) that takes every injected frame while open, like a
+	 * flow rule for the peer's 4-tuple */
+	bool place;
+	bool pl_open;
+	uint16_t pl_hdr;
+	struct {
+		uint8_t *addr;
+		uint32_t len;
+		uint64_t cookie;
+	} pl_wqe[512];
+	unsigned pl_head, pl_n;
+	unsigned pl_opens, pl_closes, pl_drops;
+	uint8_t pl_hdrs[FPH_RXQ][128];
+
+	struct nic *use; /* the NIC the core runs on: &nic or another */
 	struct fp_shared sh;
 	struct fp_app app;
 	struct tas_ctx_shm *cs;
@@ -66,6 +82,9 @@ struct fph {
 
 /* Core and app with rings of @bufsize bytes per connection; 0 or -1. */
 int fph_init(struct fph *h, uint32_t bufsize);
+/* The same on another NIC (e.g. the ibv backend over the verbs double);
+ * fph_inject and the TX log then do not apply: the test drives @nic. */
+int fph_init_nic(struct fph *h, uint32_t bufsize, struct nic *nic);
 void fph_fini(struct fph *h);
 /* Queue a segment from the peer (198.18.0.2:5000 -> 198.18.0.1:80). */
 void fph_inject(struct fph *h, struct tcp_hdr *t, const uint8_t *pl,

@@ -76,6 +76,7 @@ struct dbl_ind {
 struct dbl_flow {
 	struct ibv_flow f;
 	struct dbl_qp *qp;
+	struct dbl_flow_rec *rec;
 };
 
 static struct dbl_mr *mrs[1024];
@@ -260,6 +261,29 @@ struct ibv_cq *ibv_create_cq(struct ibv_context *ctx, int cqe, void *cq_context,
 	return &c->cq;
 }
 
+int ibv_resize_cq(struct ibv_cq *cq, int cqe)
+{
+	struct dbl_cq *c = (struct dbl_cq *)cq;
+	unsigned used = c->head - c->tail;
+	struct ibv_wc *ring;
+	int e = call(DBL_RESIZE_CQ);
+
+	if (!e && (cqe <= 0 || cqe > dbl_cfg.max_cqe || (unsigned)cqe < used))
+		e = EINVAL;
+	if (e)
+		return e;
+	ring = calloc((size_t)cqe, sizeof(*ring));
+	for (unsigned i = 0; i < used; i++)
+		ring[i] = c->ring[(c->tail + i) % c->cap];
+	free(c->ring);
+	c->ring = ring;
+	c->cap = (unsigned)cqe;
+	c->tail = 0;
+	c->head = used;
+	cq->cqe = cqe;
+	return 0;
+}
+
 int ibv_destroy_cq(struct ibv_cq *cq)
 {
 	struct dbl_cq *c = (struct dbl_cq *)cq;
@@ -387,6 +411,14 @@ static int mr_covers(uint32_t lkey, uint64_t addr, uint32_t len,
 
 /* ---- QPs ---- */
 
+/* WRs still posted on @rq are gone: no completion, never written. */
+static void rq_discard(void *rq)
+{
+	for (int i = 0; i < dbl.nrecv; i++)
+		if (dbl.recvs[i].rq == rq)
+			dbl.recvs[i].consumed = 1;
+}
+
 struct dbl_qp_rec *dbl_qp_rec(struct ibv_qp *qp)
 {
 	for (int i = 0; i < dbl.nqp; i++)
@@ -493,30 +525,34 @@ static int recv_check(void *rq, int state, struct ibv_recv_wr *wr, int max_wr,
 
 		if (e)
 			goto fail;
-		if (wr->num_sge != 1 || wr->num_sge > max_sge ||
-		    out + 1 > max_wr) {
-			misuse("post_recv beyond the RQ (%d of %d)", out + 1,
-			       max_wr);
+		if (wr->num_sge < 1 || wr->num_sge > max_sge ||
+		    wr->num_sge > DBL_MAX_RSGE || out + 1 > max_wr) {
+			misuse("post_recv beyond the RQ (%d of %d WRs, %d of "
+			       "%d SGEs)",
+			       out + 1, max_wr, wr->num_sge, max_sge);
 			e = ENOMEM;
 			goto fail;
 		}
-		if (!mr_covers(wr->sg_list[0].lkey, wr->sg_list[0].addr,
-			       wr->sg_list[0].length, IBV_ACCESS_LOCAL_WRITE))
-			misuse("recv sge: lkey %#x is not a LOCAL_WRITE MR "
-			       "covering it",
-			       wr->sg_list[0].lkey);
+		for (int k = 0; k < wr->num_sge; k++)
+			if (!mr_covers(wr->sg_list[k].lkey, wr->sg_list[k].addr,
+				       wr->sg_list[k].length,
+				       IBV_ACCESS_LOCAL_WRITE))
+				misuse("recv sge %d: lkey %#x is not a "
+				       "LOCAL_WRITE MR covering it",
+				       k, wr->sg_list[k].lkey);
 		if (dbl.nrecv == DBL_MAX_RECV) {
 			misuse("recv records full");
 			e = ENOMEM;
 			goto fail;
 		}
 		rr = &dbl.recvs[dbl.nrecv++];
+		memset(rr, 0, sizeof(*rr));
 		rr->rq = rq;
 		rr->post = post;
 		rr->wr_id = wr->wr_id;
-		rr->sge = wr->sg_list[0];
+		rr->num_sge = wr->num_sge;
+		memcpy(rr->sge, wr->sg_list, sizeof(*rr->sge) * wr->num_sge);
 		rr->qp_state = state;
-		rr->consumed = 0;
 		out++;
 	}
 	return 0;
@@ -643,6 +679,8 @@ int ibv_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *at, int mask)
 			return EINVAL;
 		r->port_set = 1;
 	}
+	if (at->qp_state == IBV_QPS_RESET)
+		rq_discard(qp);
 	qp->state = at->qp_state;
 	return 0;
 }
@@ -663,10 +701,7 @@ int ibv_destroy_qp(struct ibv_qp *qp)
 	if (r->attr.comp_mask & IBV_QP_INIT_ATTR_IND_TABLE)
 		((struct dbl_ind *)r->attr.rwq_ind_tbl)->qps--;
 	((struct dbl_pd *)qp->pd)->users--;
-	/* Buffers still posted on its RQ are simply gone. */
-	for (int i = 0; i < dbl.nrecv; i++)
-		if (dbl.recvs[i].rq == qp)
-			dbl.recvs[i].consumed = 1;
+	rq_discard(qp);
 	r->qp = NULL;
 	free(q);
 	dbl.live[DBL_O_QP]--;
@@ -716,6 +751,8 @@ static int op_modify_wq(struct ibv_wq *wq, struct ibv_wq_attr *a)
 	if (e)
 		return e;
 	if (a->attr_mask & IBV_WQ_ATTR_STATE) {
+		if (a->wq_state == IBV_WQS_RESET)
+			rq_discard(wq);
 		wq->state = a->wq_state;
 		((struct dbl_wq *)wq)->rec->state = a->wq_state;
 	}
@@ -732,9 +769,7 @@ static int op_destroy_wq(struct ibv_wq *wq)
 	}
 	((struct dbl_cq *)wq->cq)->users--;
 	((struct dbl_pd *)wq->pd)->users--;
-	for (int i = 0; i < dbl.nrecv; i++)
-		if (dbl.recvs[i].rq == wq)
-			dbl.recvs[i].consumed = 1;
+	rq_discard(wq);
 	w->rec->wq = NULL;
 	pthread_mutex_destroy(&wq->mutex);
 	pthread_cond_destroy(&wq->cond);
@@ -807,10 +842,12 @@ static struct ibv_flow *op_create_flow(struct ibv_qp *qp,
 	r = &dbl.flows[dbl.nflow++];
 	r->qp = qp;
 	r->len = a->size;
+	r->live = 1;
 	memcpy(r->buf, a, a->size);
 	f = calloc(1, sizeof(*f));
 	f->f.context = qp->context;
 	f->qp = (struct dbl_qp *)qp;
+	f->rec = r;
 	f->qp->flows++;
 	dbl.live[DBL_O_FLOW]++;
 	return &f->f;
@@ -821,6 +858,7 @@ static int op_destroy_flow(struct ibv_flow *fl)
 	struct dbl_flow *f = (struct dbl_flow *)fl;
 
 	f->qp->flows--;
+	f->rec->live = 0;
 	free(f);
 	dbl.live[DBL_O_FLOW]--;
 	return 0;
@@ -1133,6 +1171,8 @@ int dbl_rx_frame(void *rq, const void *data, uint32_t len, unsigned wc_flags,
 	struct ibv_cq *cq = NULL;
 	struct ibv_wc wc;
 	struct dbl_recv_rec *r = NULL;
+	uint64_t room = 0;
+	int ready = 0;
 
 	for (int i = 0; i < dbl.nrecv; i++)
 		if (dbl.recvs[i].rq == rq && !dbl.recvs[i].consumed) {
@@ -1141,11 +1181,20 @@ int dbl_rx_frame(void *rq, const void *data, uint32_t len, unsigned wc_flags,
 		}
 	if (!r)
 		return -1;
-	for (int i = 0; i < dbl.nqp && !cq; i++)
-		if (dbl.qps[i].qp == rq)
-			cq = ((struct ibv_qp *)rq)->recv_cq;
-	if (!cq)
+	for (int i = 0; i < dbl.nqp && !cq; i++) {
+		struct ibv_qp *qp = rq;
+
+		if (dbl.qps[i].qp != rq)
+			continue;
+		cq = qp->recv_cq;
+		ready = qp->state == IBV_QPS_RTR || qp->state == IBV_QPS_RTS;
+	}
+	if (!cq) {
 		cq = ((struct ibv_wq *)rq)->cq;
+		ready = ((struct ibv_wq *)rq)->state == IBV_WQS_RDY;
+	}
+	if (!ready)
+		return -1;
 	r->consumed = 1;
 	memset(&wc, 0, sizeof(wc));
 	wc.wr_id = r->wr_id;
@@ -1153,10 +1202,19 @@ int dbl_rx_frame(void *rq, const void *data, uint32_t len, unsigned wc_flags,
 	wc.opcode = IBV_WC_RECV;
 	wc.byte_len = len;
 	wc.wc_flags = wc_flags;
-	if (st == IBV_WC_SUCCESS && len > r->sge.length)
+	for (int k = 0; k < r->num_sge; k++)
+		room += r->sge[k].length;
+	if (st == IBV_WC_SUCCESS && len > room)
 		wc.status = IBV_WC_LOC_LEN_ERR;
-	if (wc.status == IBV_WC_SUCCESS)
-		memcpy((void *)(uintptr_t)r->sge.addr, data, len);
+	for (uint32_t k = 0, off = 0; wc.status == IBV_WC_SUCCESS && off < len;
+	     k++) {
+		uint32_t c = len - off < r->sge[k].length ? len - off
+							  : r->sge[k].length;
+
+		memcpy((void *)(uintptr_t)r->sge[k].addr,
+		       (const uint8_t *)data + off, c);
+		off += c;
+	}
 	cq_push(cq, &wc);
 	return 0;
 }

@@ -14,7 +14,9 @@
  * errno, counts live objects, and counts misuse that real verbs would
  * punish (destroying a busy object, overflowing a queue, a bad lkey,
  * IP_CSUM on a QP that never saw IBV_QP_PORT, destroying a CQ with
- * unacked events, ...). It says nothing about hardware behaviour.
+ * unacked events, ...). ibv_double_wire.c models the port in front of the
+ * RQs: flow rules by priority, RSS, delivery (dbl_wire_frame). Beyond
+ * that it says nothing about hardware behaviour.
  */
 #ifndef TAS_TESTS_IBV_DOUBLE_H
 #define TAS_TESTS_IBV_DOUBLE_H
@@ -44,6 +46,7 @@ enum dbl_fn {
 	DBL_POST_SEND,
 	DBL_POST_RECV, /* ibv_post_recv and ibv_post_wq_recv */
 	DBL_REQ_NOTIFY_CQ,
+	DBL_RESIZE_CQ,
 	DBL_RDMA_CREATE_ID,
 	DBL_RDMA_BIND_ADDR,
 	DBL_FN_NR,
@@ -73,6 +76,7 @@ enum dbl_obj {
 #define DBL_MAX_SEND 8192
 #define DBL_MAX_RECV 32768
 #define DBL_MAX_MODS 8
+#define DBL_MAX_RSGE 4 /* SGEs per receive WR */
 #define DBL_DATA 256
 
 struct dbl_config {
@@ -124,6 +128,7 @@ struct dbl_flow_rec {
 	struct ibv_qp *qp;
 	uint8_t buf[512]; /* the attr and its specs, as passed */
 	size_t len;
+	int live; /* not destroyed yet */
 };
 
 struct dbl_send_rec {
@@ -145,9 +150,10 @@ struct dbl_recv_rec {
 	void *rq; /* struct ibv_qp * or struct ibv_wq * */
 	unsigned post;
 	uint64_t wr_id;
-	struct ibv_sge sge;
+	struct ibv_sge sge[DBL_MAX_RSGE];
+	int num_sge;
 	int qp_state; /* state of the QP when posted (-1 for a WQ) */
-	int consumed;
+	int consumed; /* by a frame, or dropped by RESET or destroy */
 };
 
 struct dbl_state {
@@ -199,11 +205,27 @@ int dbl_tx_complete(struct ibv_qp *qp, uint64_t wr_id, enum ibv_wc_status st);
  * many CQEs were pushed. */
 int dbl_tx_complete_all(struct ibv_qp *qp);
 
-/* Deliver a frame into the oldest posted buffer of @rq (a QP or WQ):
- * copies @data, pushes a receive CQE with @len and @wc_flags. 0, or -1
- * when the RQ has no posted buffer. */
+/* Deliver a frame into the oldest posted WR of @rq (a QP or WQ): scatters
+ * @data over its SGEs in order, pushes a receive CQE with byte_len @len
+ * and @wc_flags (status IBV_WC_LOC_LEN_ERR, nothing written, when @len
+ * exceeds the SGEs). 0, or -1 when the RQ has no posted WR or is not
+ * receiving (a QP not in RTR/RTS, a WQ not RDY). */
 int dbl_rx_frame(void *rq, const void *data, uint32_t len, unsigned wc_flags,
 		 enum ibv_wc_status st);
+
+/* ibv_double_wire.c: the port. Deliver @frame (Ethernet, IPv4, TCP) as
+ * the NIC would: the live flow rule with the lowest priority value whose
+ * specs all match (the first created among equals), then its QP's RQ, or
+ * for an RSS QP the WQ that its indirection table names for the Toeplitz
+ * hash of its fields. Returns the RQ (QP or WQ) that got the frame, or
+ * NULL when no rule matched or dbl_rx_frame refused it. */
+void *dbl_wire_frame(const void *frame, uint32_t len, unsigned wc_flags);
+
+/* Toeplitz hash (Microsoft RSS), one key window per input bit: the model
+ * of the NIC, written apart from the backend's ibv_toeplitz. Key bits
+ * past @klen count as zero. */
+uint32_t dbl_toeplitz(const uint8_t *key, size_t klen, const uint8_t *in,
+		      size_t n);
 
 /* Posted, not yet consumed receive buffers of @rq. */
 int dbl_rq_posted(void *rq);

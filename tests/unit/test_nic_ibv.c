@@ -14,167 +14,17 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ftw.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/unit/ibv_double.h"
+#include "tests/unit/ibv_fixture.h"
 #include "verbs/nic.h"
 #include "verbs/nic_ibv.h"
 
-static const uint8_t MAC0[6] = { 0xb8, 0x59, 0x9f, 0x12, 0x34, 0x56 };
-static char sysroot[64];
-
-/* ---- fake sysfs ---- */
-
-static void put(const char *rel, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", sysroot, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void mkdirs(const char *fmt, ...)
-{
-	char rel[160], path[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(rel, sizeof(rel), fmt, ap);
-	va_end(ap);
-	snprintf(path, sizeof(path), "%s/%s", sysroot, rel);
-	for (char *p = path + strlen(sysroot) + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(path, 0755);
-}
-
-static void link_to(const char *target_rel, const char *link_rel)
-{
-	char t[256], l[256];
-
-	snprintf(t, sizeof(t), "%s/%s", sysroot, target_rel);
-	snprintf(l, sizeof(l), "%s/%s", sysroot, link_rel);
-	assert_int_equal(symlink(t, l), 0);
-}
-
-/* One PCI function with an RDMA device and a netdev. */
-static void fake_fn(const char *pci, const char *ib, const char *net,
-		    const char *mac, const char *dev_port, const char *numa)
-{
-	char rel[200], dir[100];
-
-	snprintf(dir, sizeof(dir), "devices/pci0000:00/%s", pci);
-	mkdirs("%s/infiniband/%s", dir, ib);
-	mkdirs("%s/net/%s", dir, net);
-	snprintf(rel, sizeof(rel), "%s/numa_node", dir);
-	put(rel, numa);
-	mkdirs("class/net/%s", net);
-	mkdirs("class/infiniband/%s", ib);
-	snprintf(rel, sizeof(rel), "class/net/%s/address", net);
-	put(rel, mac);
-	snprintf(rel, sizeof(rel), "class/net/%s/mtu", net);
-	put(rel, "1500\n");
-	snprintf(rel, sizeof(rel), "class/net/%s/dev_port", net);
-	put(rel, dev_port);
-	snprintf(rel, sizeof(rel), "class/net/%s/device", net);
-	link_to(dir, rel);
-	snprintf(rel, sizeof(rel), "class/infiniband/%s/device", ib);
-	link_to(dir, rel);
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	snprintf(sysroot, sizeof(sysroot), "/tmp/tas-ibv-sysfs-XXXXXX");
-	if (!mkdtemp(sysroot))
-		return -1;
-	fake_fn("0000:41:00.0", "mlx5_0", "enp65s0f0", "b8:59:9f:12:34:56\n",
-		"0\n", "0\n");
-	fake_fn("0000:41:00.1", "mlx5_1", "enp65s0f1", "b8:59:9f:12:34:57\n",
-		"1\n", "-1\n");
-	/* lo: a netdev without an RDMA device (the librdmacm route) */
-	mkdirs("class/net/lo");
-	put("class/net/lo/address", "00:00:00:00:00:00\n");
-	put("class/net/lo/mtu", "65536\n");
-	setenv("TAS_SYSFS_ROOT", sysroot, 1);
-	return 0;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	nftw(sysroot, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	unsetenv("TAS_SYSFS_ROOT");
-	return 0;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	dbl_reset();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	if (dbl.misuse)
-		print_error("double saw misuse: %s\n", dbl.misuse_msg);
-	assert_int_equal(dbl.misuse, 0);
-	assert_int_equal(dbl_live_total(), 0);
-	return 0;
-}
-
 /* ---- helpers ---- */
-
-static struct nic *open_nic(const char *dev, unsigned nq, unsigned rx,
-			    unsigned tx)
-{
-	struct nic_params p = { .nqueues = nq, .rx_ring = rx, .tx_ring = tx };
-	char err[NIC_ERR_LEN] = "";
-	struct nic *nic = nic_ibv_open(dev, &p, err);
-
-	if (!nic)
-		print_error("open %s: %s\n", dev, err);
-	assert_non_null(nic);
-	return nic;
-}
-
-/* i-th QP created that is (rss != 0) an RSS QP or (rss == 0) a raw QP. */
-static struct dbl_qp_rec *qp_nth(int rss, int i)
-{
-	for (int k = 0; k < dbl.nqp; k++) {
-		int is_rss = !!(dbl.qps[k].attr.comp_mask &
-				IBV_QP_INIT_ATTR_IND_TABLE);
-
-		if (is_rss == rss && i-- == 0)
-			return &dbl.qps[k];
-	}
-	return NULL;
-}
 
 static int nsig(struct ibv_qp *qp)
 {
@@ -196,20 +46,6 @@ static struct nic_tx frame(const uint8_t *hdr, uint16_t hl, uint64_t cookie)
 	t.hdr_len = hl;
 	t.cookie = cookie;
 	return t;
-}
-
-static const uint8_t *flow_spec(const struct dbl_flow_rec *f, int i)
-{
-	const uint8_t *p = f->buf + sizeof(struct ibv_flow_attr);
-
-	while (i--) {
-		uint16_t sz;
-
-		memcpy(&sz, p + offsetof(struct ibv_flow_spec_eth, size),
-		       sizeof(sz));
-		p += sz;
-	}
-	return p;
 }
 
 /* ---- device selection and errors ---- */
@@ -535,7 +371,7 @@ static void test_steer_local_eth_ipv4_specs_network_order(void **state)
 	assert_int_equal(a.size, sizeof(a) + sizeof(eth) + sizeof(ip));
 	assert_int_equal(f->len, a.size);
 	assert_int_equal(a.num_of_specs, 2);
-	assert_int_equal(a.priority, 1);
+	assert_int_equal(a.priority, 2);
 	assert_int_equal(a.port, 1);
 	assert_int_equal(a.flags, 0);
 	assert_int_equal(a.comp_mask, 0);
@@ -582,7 +418,7 @@ static void test_steer_arp_dont_trap_to_queue0(void **state)
 		assert_ptr_equal(dbl.flows[i].qp, qp_nth(1, 0)->qp);
 		memcpy(&a, dbl.flows[i].buf, sizeof(a));
 		assert_int_equal(a.flags, IBV_FLOW_ATTR_FLAGS_DONT_TRAP);
-		assert_int_equal(a.priority, 2);
+		assert_int_equal(a.priority, 3);
 		assert_int_equal(a.num_of_specs, 1);
 		assert_int_equal(a.size, sizeof(a) + sizeof(eth));
 	}
@@ -616,7 +452,7 @@ static void test_steer_flow_five_tuple_higher_priority(void **state)
 	assert_ptr_equal(dbl.flows[0].qp, qp_nth(1, 2)->qp);
 	memcpy(&a, dbl.flows[0].buf, sizeof(a));
 	assert_int_equal(a.num_of_specs, 3);
-	assert_int_equal(a.priority, 0);
+	assert_int_equal(a.priority, 1); /* 0 is a placement queue's */
 	assert_int_equal(a.size, sizeof(a) + sizeof(struct ibv_flow_spec_eth) +
 					 sizeof(ip) + sizeof(tcp));
 	memcpy(&ip, flow_spec(&dbl.flows[0], 1), sizeof(ip));
@@ -677,7 +513,8 @@ static void test_tx_small_frame_inline_with_csum(void **state)
 	assert_int_equal(s->len, 64);
 	assert_memory_equal(s->data, hdr54, 54);
 	assert_memory_equal(s->data + 54, pay, 10);
-	assert_int_equal(dbl.reg_access[2], 0); /* reg_mem is TX-only */
+	/* reg_mem: placement queues receive into it too */
+	assert_int_equal(dbl.reg_access[2], IBV_ACCESS_LOCAL_WRITE);
 	nic_close(nic);
 }
 
@@ -1073,31 +910,6 @@ static const struct {
 	  0x10e828a2 },
 };
 
-/* Reference Toeplitz, one key window per input bit, written apart from
- * the backend's so the two check each other. */
-static uint32_t ref_toeplitz(const uint8_t *key, size_t klen, const uint8_t *in,
-			     size_t n)
-{
-	uint32_t r = 0;
-
-	for (size_t bit = 0; bit < n * 8; bit++) {
-		uint32_t w = 0;
-
-		if (!(in[bit / 8] & (0x80u >> (bit % 8))))
-			continue;
-		for (size_t j = 0; j < 32; j++) {
-			size_t kb = bit + j;
-			unsigned v = kb / 8 < klen
-					     ? key[kb / 8] >> (7 - kb % 8) & 1u
-					     : 0;
-
-			w = w << 1 | v;
-		}
-		r ^= w;
-	}
-	return r;
-}
-
 /* Hash input as the NIC builds it: src IP, dst IP, src port, dst port,
  * network order (ports given in host order). */
 static void rss_input(uint8_t in[12], uint32_t sip, uint32_t dip,
@@ -1125,9 +937,9 @@ static void test_toeplitz_microsoft_verification_vectors(void **state)
 				 ms_v4[i].h_ip);
 		assert_int_equal(ibv_toeplitz(ms_key, 40, in, 12),
 				 ms_v4[i].h_tcp);
-		assert_int_equal(ref_toeplitz(ms_key, 40, in, 8),
+		assert_int_equal(dbl_toeplitz(ms_key, 40, in, 8),
 				 ms_v4[i].h_ip);
-		assert_int_equal(ref_toeplitz(ms_key, 40, in, 12),
+		assert_int_equal(dbl_toeplitz(ms_key, 40, in, 12),
 				 ms_v4[i].h_tcp);
 	}
 }
@@ -1151,9 +963,9 @@ static void test_toeplitz_matches_reference_random_inputs(void **state)
 		 * it (missing key bits count as zero) */
 		for (size_t n = 0; n <= sizeof(in); n += 4)
 			assert_int_equal(ibv_toeplitz(key, 40, in, n),
-					 ref_toeplitz(key, 40, in, n));
+					 dbl_toeplitz(key, 40, in, n));
 		assert_int_equal(ibv_toeplitz(key, 7, in, 12),
-				 ref_toeplitz(key, 7, in, 12));
+				 dbl_toeplitz(key, 7, in, 12));
 	}
 }
 
@@ -1180,7 +992,7 @@ static unsigned model_queue(unsigned nq, uint32_t sip, uint32_t dip,
 			t = &dbl.inds[i];
 	assert_non_null(t);
 	rss_input(in, sip, dip, sport, dport);
-	h = ref_toeplitz(rss->key, 40, in, sizeof(in));
+	h = dbl_toeplitz(rss->key, 40, in, sizeof(in));
 	wq = t->wq[h & ((1u << t->log_size) - 1)];
 	for (unsigned q = 0; q < nq; q++)
 		if (dbl.wqs[q].wq == wq)
@@ -1340,8 +1152,6 @@ static void test_reg_mem_dereg_and_close_releases_rest(void **state)
 	nic_close(nic); /* b is deregistered by close */
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1392,5 +1202,6 @@ int main(void)
 		T(test_reg_mem_dereg_and_close_releases_rest),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, ibv_fix_group_setup,
+				      ibv_fix_group_teardown);
 }

@@ -630,18 +630,55 @@ static void test_established_rtt_timed_in_ns_not_ts_ticks(void **state)
 	assert_int_equal(t->c.rtt_min_us, 150);
 }
 
-static void test_established_rtt_ts_echo_after_retransmit(void **state)
+/* Every sample the estimator takes is counted once, with its value, for
+ * the congestion control's per-interval mean (tcp/fp_cc.c). */
+static void test_established_rtt_samples_counted_once(void **state)
 {
 	struct tconn *t = *state;
+	uint64_t n0, sum0;
 	uint32_t ts;
 
 	conn_established_opts(t, true, false, 0);
+	n0 = t->c.st.rtt_samples;
+	sum0 = t->c.st.rtt_sum_us;
+	app_send(t, 100);
+	ts = oseg(t, 0)->h.opts.ts_val;
+	t->now += 150 * US;
+	seg_in(t, .flags = TCP_ACK, .ack = B_LOCAL + 100, .tsecr = ts);
+	assert_int_equal(t->c.st.rtt_samples, n0 + 1);
+	assert_int_equal(t->c.st.rtt_sum_us, sum0 + 150);
+	/* a duplicate ACK acks nothing new: no sample */
+	t->now += 10 * US;
+	seg_in(t, .flags = TCP_ACK, .ack = B_LOCAL + 100, .tsecr = ts);
+	assert_int_equal(t->c.st.rtt_samples, n0 + 1);
+	/* two segments, only the first timed: one sample for both ACKs */
+	app_send(t, 100);
+	ts = oseg(t, 0)->h.opts.ts_val;
+	app_send(t, 100);
+	t->now += 80 * US;
+	seg_in(t, .flags = TCP_ACK, .ack = B_LOCAL + 200, .tsecr = ts);
+	t->now += 5 * US;
+	seg_in(t, .flags = TCP_ACK, .ack = B_LOCAL + 300, .tsecr = ts);
+	assert_int_equal(t->c.srtt_us, (7 * 150 + 80) / 8);
+	assert_int_equal(t->c.st.rtt_samples, n0 + 2);
+	assert_int_equal(t->c.st.rtt_sum_us, sum0 + 150 + 80);
+}
+
+static void test_established_rtt_ts_echo_after_retransmit(void **state)
+{
+	struct tconn *t = *state;
+	uint64_t n0;
+	uint32_t ts;
+
+	conn_established_opts(t, true, false, 0);
+	n0 = t->c.st.rtt_samples;
 	app_send(t, 100);
 	step(t, t->c.t_rto - t->now); /* Karn: no timing from here */
 	ts = oseg(t, 0)->h.opts.ts_val;
 	t->now += 30 * MS;
 	seg_in(t, .flags = TCP_ACK, .ack = B_LOCAL + 100, .tsecr = ts);
 	assert_int_equal(t->c.srtt_us, 30000); /* the echo tells which */
+	assert_int_equal(t->c.st.rtt_samples, n0 + 1); /* counted too */
 	/* an echo under TCP_TS_RTT_MIN_TICKS old is too coarse to use */
 	app_send(t, 100);
 	t->c.rtt_timing = false;
@@ -649,6 +686,7 @@ static void test_established_rtt_ts_echo_after_retransmit(void **state)
 	t->now += 1 * MS;
 	seg_in(t, .flags = TCP_ACK, .ack = B_LOCAL + 200, .tsecr = ts);
 	assert_int_equal(t->c.srtt_us, 30000);
+	assert_int_equal(t->c.st.rtt_samples, n0 + 1);
 }
 
 int main(void)
@@ -688,6 +726,7 @@ int main(void)
 		T(test_established_ce_default_classic_no_immediate_ack),
 		T(test_established_tsval_ticks_milliseconds),
 		T(test_established_rtt_timed_in_ns_not_ts_ticks),
+		T(test_established_rtt_samples_counted_once),
 		T(test_established_rtt_ts_echo_after_retransmit),
 #undef T
 	};

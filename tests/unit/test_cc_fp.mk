@@ -1,0 +1,1 @@
+test_cc_fp_EXTRA := tests/unit/fp_harness.c
