@@ -11,6 +11,17 @@
  * odd trailing byte is padded with zero. Chain calls only at even offsets. */
 uint32_t csum_partial(const void *buf, size_t len, uint32_t sum);
 
+/* csum_ip20 - unfolded sum of a 20-byte IPv4 header (its ten 16-bit
+ * big-endian words): csum_partial(hdr, 20, 0) without the call. */
+static inline uint32_t csum_ip20(const uint8_t *h)
+{
+	uint32_t s = 0;
+
+	for (int i = 0; i < 20; i += 2)
+		s += (uint32_t)h[i] << 8 | h[i + 1];
+	return s;
+}
+
 /* csum_fold - fold a 32-bit sum to 16 bits and complement it; the result is
  * in host order, ready to be stored big-endian. */
 uint16_t csum_fold(uint32_t sum);

@@ -133,16 +133,19 @@ struct nic_tx *fp_tx_slot(struct fp_core *c)
  * shifts the second piece's byte lanes (RFC 1071 byte-order independence). */
 static uint32_t ring_csum(const uint8_t *base, uint32_t size, uint32_t off,
 			  uint32_t len, uint32_t sum, struct nic_tx *t,
-			  uint32_t key)
+			  uint32_t key, bool soft)
 {
 	uint32_t l1 = size - off < len ? size - off : len;
 
 	t->seg[t->nseg++] = (struct nic_seg){ base + off, l1, key };
+	if (len > l1)
+		t->seg[t->nseg++] = (struct nic_seg){ base, len - l1, key };
+	if (!soft)
+		return 0; /* the NIC sums */
 	sum = csum_partial(base + off, l1, sum);
 	if (len > l1) {
 		uint32_t s2 = csum_partial(base, len - l1, 0);
 
-		t->seg[t->nseg++] = (struct nic_seg){ base, len - l1, key };
 		if (l1 & 1) {
 			uint16_t f = (uint16_t)~csum_fold(s2);
 
@@ -163,11 +166,12 @@ void fp_emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
 	     const struct fp_ctx *x)
 {
 	struct nic_tx *t = fp_tx_slot(c);
+	bool soft = !(c->offloads & NIC_OFF_TX_CSUM);
 	struct eth_hdr eh;
 	struct ipv4_hdr ih;
 	uint8_t *p;
 	size_t tl;
-	uint32_t sum;
+	uint32_t sum = 0;
 
 	if (!t) {
 		stat_add(c, ST_TX_RING_FULL, 1);
@@ -190,9 +194,11 @@ void fp_emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
 	ipv4_emit(p + ETH_HLEN, &ih);
 	t->hdr_len = (uint16_t)(ETH_HLEN + IPV4_HLEN + tl);
 
-	sum = csum_pseudo(ih.src, ih.dst, IPPROTO_TCP_,
-			  (uint16_t)(tl + s->len));
-	sum = csum_partial(p + ETH_HLEN + IPV4_HLEN, tl, sum);
+	if (soft) {
+		sum = csum_pseudo(ih.src, ih.dst, IPPROTO_TCP_,
+				  (uint16_t)(tl + s->len));
+		sum = csum_partial(p + ETH_HLEN + IPV4_HLEN, tl, sum);
+	}
 	if (s->len && f && x) {
 		const struct tcp_conn *tc = &f->tc;
 		uint32_t start = s->h.seq + ((s->h.flags & TCP_SYN) ? 1 : 0);
@@ -201,13 +207,14 @@ void fp_emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
 		if (!f->zc)
 			sum = ring_csum(tc->tx_buf, tc->tx_size,
 					pos & (tc->tx_size - 1), s->len, sum, t,
-					x->mem_key);
-		else if (!fp_zc_payload(c, f, x, pos, s->len, t, &sum)) {
+					x->mem_key, soft);
+		else if (!fp_zc_payload(c, f, x, pos, s->len, t,
+					soft ? &sum : NULL)) {
 			stat_add(c, ST_TX_RING_FULL, 1);
 			return; /* slot stays free; retransmitted later */
 		}
 	}
-	if (c->offloads & NIC_OFF_TX_CSUM) {
+	if (!soft) {
 		t->flags |= NIC_TX_CSUM;
 	} else {
 		uint16_t ck = csum_fold(sum);
@@ -463,15 +470,17 @@ void fp_rx_tcp(struct fp_core *c, const struct pkt *p, uint64_t now)
 static void run_timers(struct fp_core *c, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
+	uint32_t top = 0;
 
 	if (now < c->timer_next)
 		return;
-	for (uint32_t i = 0; i < c->ft.cap; i++) {
+	for (uint32_t i = 0; i < c->ft.hiwater; i++) {
 		struct flow *f = &c->ft.flows[i];
 		uint64_t d;
 
 		if (!f->used)
 			continue;
+		top = i + 1;
 		d = tcp_next_deadline(&f->tc);
 		if (d <= now) {
 			struct tcp_out o;
@@ -491,6 +500,9 @@ static void run_timers(struct fp_core *c, uint64_t now)
 		if (d < next)
 			next = d;
 	}
+	/* flows freed by the handlers above cannot lower it further */
+	if (top < c->ft.hiwater && !c->ft.flows[c->ft.hiwater - 1].used)
+		c->ft.hiwater = top;
 	c->timer_next = next;
 }
 

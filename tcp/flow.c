@@ -78,6 +78,8 @@ struct flow *flow_alloc(struct flow_table *t)
 	f->gen = gen;
 	f->used = true;
 	f->hnext = -1;
+	if (flow_index(t, f) >= t->hiwater)
+		t->hiwater = flow_index(t, f) + 1;
 	f->buf_slot = UINT32_MAX;
 	f->listener = -1;
 	t->used++;

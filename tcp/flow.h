@@ -49,6 +49,9 @@ struct flow_table {
 	struct flow *flows;
 	uint32_t cap;
 	uint32_t used;
+	uint32_t hiwater; /* every used slot is below (scans stop here);
+			   * freed slots are reused first (LIFO), so the
+			   * used ones stay packed low */
 	int32_t *buckets; /* heads of hash chains, -1 = empty */
 	uint32_t bmask;
 	int32_t free_head; /* free list through hnext */

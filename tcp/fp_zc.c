@@ -598,7 +598,7 @@ static uint8_t *bounce_slot(struct fp_core *c, uint64_t cookie)
 
 /**
  * fp_zc_payload - point @t at payload [pos, pos+len) of a zero-copy flow
- * @sum: checksum so far; the payload's is added
+ * @sum: checksum so far; the payload's is added (NULL: the NIC sums)
  *
  * Ring bytes and region bytes alternate as the app queued them. More
  * pieces than the NIC takes per frame are copied into a bounce buffer
@@ -654,7 +654,9 @@ bool fp_zc_payload(struct fp_core *c, const struct flow *f,
 	if (n <= c->max_segs) {
 		for (i = 0; i < n; i++) {
 			t->seg[t->nseg++] = pc[i];
-			*sum = csum_piece(*sum, pc[i].addr, pc[i].len, done);
+			if (sum)
+				*sum = csum_piece(*sum, pc[i].addr, pc[i].len,
+						  done);
 			done += pc[i].len;
 		}
 		return true;
@@ -667,7 +669,8 @@ bool fp_zc_payload(struct fp_core *c, const struct flow *f,
 		done += pc[i].len;
 	}
 	t->seg[t->nseg++] = (struct nic_seg){ b, done, 0 };
-	*sum = csum_partial(b, done, *sum);
+	if (sum)
+		*sum = csum_partial(b, done, *sum);
 	stat_add(c, ST_ZC_TX_BOUNCE, 1);
 	return true;
 }

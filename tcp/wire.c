@@ -293,7 +293,7 @@ size_t ipv4_emit(uint8_t *buf, const struct ipv4_hdr *h)
 	wr16(buf + 10, 0);
 	wraddr(buf + 12, h->src);
 	wraddr(buf + 16, h->dst);
-	wr16(buf + 10, csum_fold(csum_partial(buf, IPV4_HLEN, 0)));
+	wr16(buf + 10, csum_fold(csum_ip20(buf)));
 	return IPV4_HLEN;
 }
 

@@ -226,6 +226,10 @@ static void fault_process(struct fault_nic *fn, struct fault_queue *fq,
 
 		f->buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		d->st.corrupt++;
+		/* the sender's checksums were right (or trusted): a NIC
+		 * checks them and sees the flipped bit */
+		if (f->csum == NIC_CSUM_OK || f->csum == NIC_CSUM_PARTIAL)
+			f->csum = NIC_CSUM_BAD;
 	}
 	if (fault_draw(d, c->p_reorder) && !d->held_valid) {
 		d->held = *f;
@@ -456,7 +460,9 @@ static int fault_add_steer(struct nic *nic, const struct nic_steer *rule)
 static void fault_link_info(struct nic *nic, struct nic_link_info *info)
 {
 	nic_link_info(to_fault(nic)->inner, info);
-	info->offloads &= ~(uint32_t)NIC_OFF_TSO;
+	/* checksums in software: a frame corrupted on its way out must not
+	 * travel as "checksums offloaded" (trusted) */
+	info->offloads &= ~(uint32_t)(NIC_OFF_TSO | NIC_OFF_TX_CSUM);
 	info->max_tso = 0;
 	info->max_segs = NIC_TX_MAX_SEG;
 }

@@ -17,9 +17,15 @@
  * is removed and recreated by the next opener.
  *
  * Known gaps: one queue only; the ring size and MTU are chosen by side A
- * (side B must agree on the MTU or leave it 0); checksums are never offloaded
- * (offloads 0, csum NIC_CSUM_UNKNOWN); RX frames point straight into the
- * shared slots, so a buggy peer could still scribble on a frame being read.
+ * (side B must agree on the MTU or leave it 0); RX frames point straight
+ * into the shared slots, so a buggy peer could still scribble on a frame
+ * being read.
+ *
+ * Checksums: like veth, the cable cannot corrupt a frame, so it offers
+ * NIC_OFF_TX_CSUM: a frame sent with NIC_TX_CSUM keeps whatever its
+ * checksum fields hold and is received as NIC_CSUM_PARTIAL (content
+ * trustworthy); any other frame as NIC_CSUM_UNKNOWN. The flag travels in
+ * the top bit of the slot's length.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +51,7 @@
 #define WIRE_DEFAULT_SLOTS 256u
 #define WIRE_MAX_SLOTS 65536u
 #define WIRE_SLOT_HDR 2u /* uint16_t length; keeps the IP header 4-aligned */
+#define WIRE_LEN_PARTIAL 0x8000u /* in the length: checksums offloaded */
 #define WIRE_ATTACH_WAIT_MS 1000
 #define WIRE_A 1u /* bits in wire_shm.attached */
 #define WIRE_B 2u
@@ -136,14 +143,19 @@ static unsigned wire_rx_burst(struct nic *nic, unsigned q, struct nic_rx *rx,
 		uint8_t *s = wire_slot(w, w->rx_slots, w->rx_tail + k);
 		uint16_t len;
 
+		uint8_t csum;
+
 		memcpy(&len, s, sizeof(len));
+		csum = len & WIRE_LEN_PARTIAL ? NIC_CSUM_PARTIAL
+					      : NIC_CSUM_UNKNOWN;
+		len &= (uint16_t)~WIRE_LEN_PARTIAL;
 		if (len == 0 || len > w->max_frame) {
 			w->rx_bad++;
 			continue;
 		}
 		rx[out] = (struct nic_rx){ .data = s + WIRE_SLOT_HDR,
 					   .len = len,
-					   .csum = NIC_CSUM_UNKNOWN,
+					   .csum = csum,
 					   .place_id = -1 };
 		out++;
 	}
@@ -209,7 +221,9 @@ static unsigned wire_tx_burst(struct nic *nic, unsigned q,
 			memcpy(p, t->seg[j].addr, t->seg[j].len);
 			p += t->seg[j].len;
 		}
-		len = (uint16_t)total;
+		len = (uint16_t)(total |
+				 (t->flags & NIC_TX_CSUM ? WIRE_LEN_PARTIAL
+							 : 0));
 		memcpy(s, &len, sizeof(len));
 		w->tx_head++;
 		w->comp[w->comp_head++ % w->comp_cap] = t->cookie;
@@ -267,7 +281,7 @@ static void wire_link_info(struct nic *nic, struct nic_link_info *info)
 	info->mac[5] = w->side ? 0x0b : 0x0a;
 	info->mtu = (uint16_t)w->mtu;
 	info->nqueues = 1;
-	info->offloads = 0;
+	info->offloads = NIC_OFF_TX_CSUM;
 	info->max_tso = 0;
 	info->max_segs = NIC_TX_MAX_SEG;
 	info->numa_node = -1;

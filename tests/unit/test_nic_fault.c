@@ -40,6 +40,7 @@ struct fake {
 	uint64_t comp[8192];
 	uint32_t comp_head, comp_tail;
 	int closed;
+	uint8_t rx_csum; /* what rx_burst reports */
 	/* flow_queue: calls and the last arguments seen */
 	unsigned fq_calls;
 	uint32_t fq_lip, fq_rip;
@@ -75,7 +76,7 @@ static unsigned fake_rx_burst(struct nic *nic, unsigned q, struct nic_rx *rx,
 		rx[k].data = f->rx[s];
 		rx[k].len = f->rx_len[s];
 		rx[k].gso_size = 0;
-		rx[k].csum = NIC_CSUM_UNKNOWN;
+		rx[k].csum = f->rx_csum;
 		k++;
 	}
 	f->rx_out = k;
@@ -154,7 +155,7 @@ static void fake_link_info(struct nic *nic, struct nic_link_info *info)
 	info->mtu = 1500;
 	info->nqueues = 1;
 	info->max_segs = NIC_TX_MAX_SEG;
-	info->offloads = NIC_OFF_TSO;
+	info->offloads = NIC_OFF_TSO | NIC_OFF_TX_CSUM;
 	info->numa_node = -1;
 }
 
@@ -543,8 +544,29 @@ static void test_fault_corrupt_flips_exactly_one_bit(void **state)
 			bits += (unsigned)__builtin_popcount(rx[i].data[j] ^
 							     want[j]);
 		assert_int_equal(bits, 1);
+		assert_int_equal(rx[i].csum, NIC_CSUM_UNKNOWN); /* verify */
 		(void)seq;
 	}
+	nic_close(n);
+	/* checksums the inner NIC vouched for: corrupted frames say BAD */
+	n = wrap(&f, "corrupt=0.5,seed=9,dir=rx");
+	f->rx_csum = NIC_CSUM_PARTIAL;
+	for (i = 0; i < 8; i++) {
+		f->rx_len[i] = size_of(i);
+		fill(f->rx[i], f->rx_len[i], i);
+	}
+	f->rx_head = 8;
+	k = nic_rx_burst(n, 0, rx, 8);
+	assert_int_equal(k, 8);
+	for (i = 0, bits = 0; i < k; i++) {
+		fill(want, size_of(i), i);
+		int flipped = memcmp(rx[i].data, want, rx[i].len) != 0;
+
+		assert_int_equal(rx[i].csum,
+				 flipped ? NIC_CSUM_BAD : NIC_CSUM_PARTIAL);
+		bits += flipped;
+	}
+	assert_true(bits > 0 && bits < 8);
 	nic_close(n);
 }
 
@@ -642,6 +664,9 @@ static void test_fault_tx_cookies_complete_exactly_once(void **state)
 	(void)state;
 	nic_link_info(n, &li);
 	assert_int_equal(li.offloads & NIC_OFF_TSO, 0);
+	/* checksums in software: a frame corrupted on the way out must fail
+	 * verification at the peer */
+	assert_int_equal(li.offloads & NIC_OFF_TX_CSUM, 0);
 	tx_frames(n, 20000); /* asserts each cookie once, in order */
 	assert_int_equal(nic_fault_stats(n, &st), 0);
 	assert_int_equal(st.tx.frames, 20000);

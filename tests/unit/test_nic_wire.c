@@ -283,6 +283,41 @@ static void test_wire_close_removes_shm_file(void **state)
 	assert_int_equal(stat(cable_path, &st), -1);
 }
 
+/* Offered checksum offload: what was sent with NIC_TX_CSUM arrives as
+ * NIC_CSUM_PARTIAL (trusted, like veth), anything else as UNKNOWN. */
+static void test_wire_csum_offload_reported_partial(void **state)
+{
+	struct nic *a = open_end(NULL), *b = open_end(NULL);
+	uint8_t buf[2][FRAME_MAX];
+	struct nic_link_info li;
+	struct nic_tx tx[2];
+	struct nic_rx rx[4];
+	unsigned n = 0;
+
+	(void)state;
+	nic_link_info(a, &li);
+	assert_true(li.offloads & NIC_OFF_TX_CSUM);
+	for (int i = 0; i < 2; i++) {
+		fill(buf[i], 100, (uint32_t)i);
+		memset(&tx[i], 0, sizeof(tx[i]));
+		tx[i].hdr = buf[i];
+		tx[i].hdr_len = 100;
+		tx[i].cookie = (uint64_t)i;
+	}
+	tx[0].flags = NIC_TX_CSUM;
+	assert_int_equal(nic_tx_burst(a, 0, tx, 2), 2);
+	for (int k = 0; k < 100 && n < 2; k++)
+		n += nic_rx_burst(b, 0, rx + n, 4 - n);
+	assert_int_equal(n, 2);
+	assert_int_equal(rx[0].len, 100);
+	assert_int_equal(rx[0].csum, NIC_CSUM_PARTIAL);
+	assert_int_equal(rx[1].len, 100);
+	assert_int_equal(rx[1].csum, NIC_CSUM_UNKNOWN);
+	assert_memory_equal(rx[0].data, buf[0], 100);
+	nic_close(a);
+	nic_close(b);
+}
+
 static void test_wire_flow_queue_is_always_zero(void **state)
 {
 	struct nic *a = open_end(NULL);
@@ -453,6 +488,8 @@ int main(void)
 		cmocka_unit_test_setup(
 			test_wire_oversize_frame_dropped_and_completed, setup),
 		cmocka_unit_test_setup(test_wire_close_removes_shm_file, setup),
+		cmocka_unit_test_setup(test_wire_csum_offload_reported_partial,
+				       setup),
 		cmocka_unit_test_setup(test_wire_flow_queue_is_always_zero,
 				       setup),
 		cmocka_unit_test_setup(test_wire_arm_fd_wakes_on_peer_frame,
