@@ -63,7 +63,7 @@ static bool conn_flush(struct libtas_ctx *p, struct flextcp_connection *c)
 			return false;
 		c->tx_cmd_ = c->tx_sent_;
 	}
-	if (!libtas_zc_flush(p, c))
+	if (c->zc_ && !libtas_zc_flush(p, c))
 		return false;
 	if (c->rx_freed_ != c->rx_cmd_) {
 		if (!cmd_push(p, c->core_, TAS_CMD_RX_DONE, c->flow_,
@@ -71,7 +71,7 @@ static bool conn_flush(struct libtas_ctx *p, struct flextcp_connection *c)
 			return false;
 		c->rx_cmd_ = c->rx_freed_;
 	}
-	if (libtas_zc_tx_blocked(c))
+	if (c->zc_ && libtas_zc_tx_blocked(c))
 		return true; /* FIN and CLOSE wait; TX_FREED bumps us again */
 	if (c->bump_ & LIBTAS_BUMP_FIN) {
 		if (!cmd_push(p, c->core_, TAS_CMD_TX_FIN, c->flow_, 0))
@@ -871,6 +871,8 @@ static unsigned ev_flow(struct flextcp_context *ctx, const struct tas_ev *ev,
 		c->tx_freed_ += ev->a;
 		out->event_type = FLEXTCP_EV_CONN_SENDBUF;
 		out->ev.conn_sendbuf.conn = c;
+		if (!c->zc_)
+			return 1;
 		if (libtas_zc_tx_blocked(c))
 			libtas_conn_bump(p, c); /* more of it fits now */
 		return 1 + libtas_zc_tx_freed(c, out + 1);
@@ -1053,7 +1055,7 @@ LIBTAS_API int flextcp_connection_rx_done(struct flextcp_context *ctx,
 static uint32_t tx_room(const struct flextcp_connection *c, uint32_t *pos)
 {
 	*pos = c->tx_alloc_ & (c->txb_size_ - 1);
-	if (libtas_zc_tx_blocked(c))
+	if (c->zc_ && libtas_zc_tx_blocked(c))
 		return 0; /* a zero-copy send goes first */
 	return c->txb_size_ - (c->tx_alloc_ - c->tx_freed_);
 }
