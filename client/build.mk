@@ -15,14 +15,20 @@ $(LIBTAS_SO): $(LIBTAS_OBJS) client/libtas.map
 		-Wl,--version-script=client/libtas.map -o $@ $(LIBTAS_OBJS) \
 		-lpthread
 
-# Examples: one .c each (blast also needs sha256.c), linked to libtas.so,
+# Examples: one .c each (blast also needs sha256.c; objstore is
+# objstore*.c plus sha256.c and bench_common.c), linked to libtas.so,
 # found at run time from build/examples through $ORIGIN/..
-TAS_EXAMPLES := echo_server rpc_client blast
+TAS_EXAMPLES := echo_server rpc_client blast objstore
 TAS_EXAMPLE_BINS := $(TAS_EXAMPLES:%=$(BUILD)/examples/%)
+OBJSTORE_OBJS := $(patsubst %.c,$(BUILD)/%.o, \
+	client/examples/objstore_server.c client/examples/objstore_kernel.c \
+	client/examples/objstore_client.c)
 TAS_EXAMPLE_OBJS := $(TAS_EXAMPLES:%=$(BUILD)/client/examples/%.o) \
-	$(BUILD)/client/examples/sha256.o
+	$(BUILD)/client/examples/sha256.o $(OBJSTORE_OBJS)
 
 $(BUILD)/examples/blast: $(BUILD)/client/examples/sha256.o
+$(BUILD)/examples/objstore: $(OBJSTORE_OBJS) \
+	$(BUILD)/client/examples/sha256.o $(BUILD)/client/examples/bench_common.o
 
 $(BUILD)/examples/%: $(BUILD)/client/examples/%.o $(LIBTAS_SO)
 	@mkdir -p $(dir $@)

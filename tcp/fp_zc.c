@@ -734,7 +734,8 @@ void fp_zc_place(struct tcp_conn *tc, uint32_t seq, const uint8_t *p,
 				z->rx_nocopy += k;
 				stat_add(z->core, ST_ZC_RX_NOCOPY, k);
 			} else {
-				memcpy(dst, p, k);
+				memmove(dst, p,
+					k); /* may overlap: a shifted slot */
 				z->rx_copy += k;
 				stat_add(z->core, ST_ZC_RX_COPY, k);
 			}

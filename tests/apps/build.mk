@@ -5,6 +5,15 @@ $(HOSTILE_BIN): $(BUILD)/tests/apps/hostile.o
 ALL_TARGETS += $(HOSTILE_BIN)
 ALL_OBJS += $(BUILD)/tests/apps/hostile.o
 
+# zc_hostile: a misbehaving zero-copy app (tests/netns/zerocopy.sh), on
+# libtas.so found through $ORIGIN/../..
+ZC_HOSTILE_BIN := $(BUILD)/tests/apps/zc_hostile
+$(ZC_HOSTILE_BIN): $(BUILD)/tests/apps/zc_hostile.o $(LIBTAS_SO)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/tests/apps/zc_hostile.o -L$(BUILD) \
+		-ltas -Wl,-rpath,'$$ORIGIN/../..'
+ALL_TARGETS += $(ZC_HOSTILE_BIN)
+ALL_OBJS += $(BUILD)/tests/apps/zc_hostile.o
+
 # ---- sock_semantics (sockets owner): CMocka socket-semantics tests of
 # libtas_sockets.so against two running daemons (tests/apps/sockets_wire.sh);
 # finds libtas_sockets.so and libtas.so in $(BUILD) through $ORIGIN/../.. ----

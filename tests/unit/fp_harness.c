@@ -275,6 +275,11 @@ int fph_init_nic(struct fph *h, uint32_t bufsize, struct nic *nic)
 	if (!app->seg)
 		goto err;
 	memset(app->seg, 0, app->size);
+	if (nic) {
+		if (nic_reg_mem(nic, app->seg, app->size, &h->seg_key))
+			goto err;
+		h->seg_reg = true;
+	}
 	h->cs = (struct tas_ctx_shm *)(app->seg + 4096);
 	off = 4096 + 512;
 	h->cs->kin_off = off;
@@ -297,10 +302,13 @@ int fph_init_nic(struct fph *h, uint32_t bufsize, struct nic *nic)
 	m.ctx.ctx_off = 4096;
 	m.ctx.evfd = -1;
 	m.ctx.regions = app->regions;
+	m.ctx.mem_key = h->seg_key;
 	fp_core_post_cmd(h->core, &m);
 	fph_poll(h, 0);
 	return 0;
 err:
+	if (h->seg_reg)
+		nic_dereg_mem(h->use, h->seg_key);
 	free(app->seg);
 	free(h->txlog);
 	return -1;
@@ -309,6 +317,8 @@ err:
 void fph_fini(struct fph *h)
 {
 	fp_core_destroy(h->core);
+	if (h->seg_reg)
+		nic_dereg_mem(h->use, h->seg_key);
 	free(h->app.seg);
 	free(h->txlog);
 }
@@ -359,7 +369,7 @@ static bool last_tx_seq(struct fph *h, uint32_t *seq)
 	return true;
 }
 
-bool fph_establish(struct fph *h)
+void fph_listen(struct fph *h)
 {
 	struct fp_cmd m = { .type = FP_CMD_LISTEN,
 			    .app_id = 1,
@@ -367,6 +377,13 @@ bool fph_establish(struct fph *h)
 			    .port = FPH_PORT,
 			    .backlog = 4,
 			    .user = 7 };
+
+	fp_core_post_cmd(h->core, &m);
+	fph_poll(h, 1000);
+}
+
+bool fph_establish(struct fph *h)
+{
 	struct tcp_hdr t = { .sport = FPH_PEER_PORT,
 			     .dport = FPH_PORT,
 			     .seq = 1000,
@@ -375,8 +392,7 @@ bool fph_establish(struct fph *h)
 	struct tas_ev ev;
 	uint32_t s;
 
-	fp_core_post_cmd(h->core, &m);
-	fph_poll(h, 1000);
+	fph_listen(h);
 	t.opts.has_mss = true;
 	t.opts.mss = 1460;
 	fph_inject(h, &t, NULL, 0);

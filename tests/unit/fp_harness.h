@@ -67,7 +67,9 @@ struct fph {
 	unsigned pl_opens, pl_closes, pl_drops;
 	uint8_t pl_hdrs[FPH_RXQ][128];
 
-	struct nic *use; /* the NIC the core runs on: &nic or another */
+	struct nic *use;  /* the NIC the core runs on: &nic or another */
+	bool seg_reg;	  /* the app's segment is registered with use */
+	uint32_t seg_key; /* its key (the context's mem_key) */
 	struct fp_shared sh;
 	struct fp_app app;
 	struct tas_ctx_shm *cs;
@@ -83,7 +85,10 @@ struct fph {
 /* Core and app with rings of @bufsize bytes per connection; 0 or -1. */
 int fph_init(struct fph *h, uint32_t bufsize);
 /* The same on another NIC (e.g. the ibv backend over the verbs double);
- * fph_inject and the TX log then do not apply: the test drives @nic. */
+ * fph_inject and the TX log then do not apply: the test drives @nic. The
+ * app's segment is registered with @nic (deregistered by fph_fini) and
+ * its key is the context's mem_key, as the control thread does, so ring
+ * bytes can be sent from it. */
 int fph_init_nic(struct fph *h, uint32_t bufsize, struct nic *nic);
 void fph_fini(struct fph *h);
 /* Queue a segment from the peer (198.18.0.2:5000 -> 198.18.0.1:80). */
@@ -91,6 +96,8 @@ void fph_inject(struct fph *h, struct tcp_hdr *t, const uint8_t *pl,
 		size_t plen);
 /* Advance the clock by @dt_ns and run the core once. */
 void fph_poll(struct fph *h, uint64_t dt_ns);
+/* Post the listener on port 80 (user 7, backlog 4) and run the core. */
+void fph_listen(struct fph *h);
 /* Listener on port 80 and a handshake from the peer; true if the app got
  * CONN_NEW (h->flow set). */
 bool fph_establish(struct fph *h);

@@ -79,6 +79,8 @@ struct dbl_flow {
 	struct dbl_flow_rec *rec;
 };
 
+static dbl_tx_tap_fn tx_tap;
+static void *tx_tap_arg;
 static struct dbl_mr *mrs[1024];
 static int nmrs;
 static struct dbl_ctx cm_ctx; /* context librdmacm would own */
@@ -427,6 +429,32 @@ struct dbl_qp_rec *dbl_qp_rec(struct ibv_qp *qp)
 	return NULL;
 }
 
+/* Hand the bytes of accepted WR @wr (@tot of them) to the tap. */
+static void tap_wr(const struct dbl_send_rec *s, const struct ibv_send_wr *wr,
+		   uint32_t tot)
+{
+	uint8_t *b = malloc(tot ? tot : 1);
+	uint32_t off = 0;
+
+	if (!b) {
+		misuse("tx tap: out of memory");
+		return;
+	}
+	for (int k = 0; k < wr->num_sge; k++) {
+		memcpy(b + off, (void *)(uintptr_t)wr->sg_list[k].addr,
+		       wr->sg_list[k].length);
+		off += wr->sg_list[k].length;
+	}
+	tx_tap(s, b, tot, tx_tap_arg);
+	free(b);
+}
+
+void dbl_set_tx_tap(dbl_tx_tap_fn fn, void *arg)
+{
+	tx_tap = fn;
+	tx_tap_arg = arg;
+}
+
 static int op_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 			struct ibv_send_wr **bad)
 {
@@ -505,6 +533,8 @@ static int op_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 			s->mss = wr->tso.mss;
 			memcpy(s->tso_hdr, wr->tso.hdr, s->hdr_sz);
 		}
+		if (tx_tap)
+			tap_wr(s, wr, tot);
 		out++;
 	}
 	r->posts++;
@@ -1078,6 +1108,8 @@ void dbl_reset(void)
 	memset(fail_err, 0, sizeof(fail_err));
 	fail_any_k = 0;
 	nmrs = 0;
+	tx_tap = NULL;
+	tx_tap_arg = NULL;
 	memset(&dbl_cfg, 0, sizeof(dbl_cfg));
 	dbl_cfg.ndev = 1;
 	dbl_cfg.dev_name[0] = "mlx5_0";

@@ -227,6 +227,16 @@ void *dbl_wire_frame(const void *frame, uint32_t len, unsigned wc_flags);
 uint32_t dbl_toeplitz(const uint8_t *key, size_t klen, const uint8_t *in,
 		      size_t n);
 
+/* A test's view of the wire on the send side: called by ibv_post_send
+ * for every WR it accepts, after recording it, with @s its record and
+ * @bytes the WR's SGEs gathered in order (what the NIC reads: headers and
+ * payload; for IBV_WR_TSO the header is s->tso_hdr), @len bytes. */
+typedef void (*dbl_tx_tap_fn)(const struct dbl_send_rec *s,
+			      const uint8_t *bytes, uint32_t len, void *arg);
+
+/* Install @fn (NULL: none) with @arg; dbl_reset removes it. */
+void dbl_set_tx_tap(dbl_tx_tap_fn fn, void *arg);
+
 /* Posted, not yet consumed receive buffers of @rq. */
 int dbl_rq_posted(void *rq);
 
