@@ -198,6 +198,8 @@ void libtas_hidden_free(struct libtas_ctx *p);
 bool libtas_cmd_push(struct libtas_ctx *p, uint8_t core,
 		     const struct tas_cmd *cmd);
 void libtas_conn_bump(struct libtas_ctx *p, struct flextcp_connection *c);
+unsigned libtas_rx_show(struct flextcp_connection *c, uint32_t a,
+			struct flextcp_event *out);
 bool libtas_conn_usable(struct flextcp_context *ctx,
 			struct flextcp_connection *c);
 
@@ -209,6 +211,9 @@ unsigned libtas_zc_tx_freed(struct flextcp_connection *c,
 			    struct flextcp_event *out);
 unsigned libtas_zc_placed(struct libtas_ctx *p, struct flextcp_connection *c,
 			  uint32_t len, struct flextcp_event *out);
+unsigned libtas_zc_rx(struct flextcp_connection *c, uint32_t a,
+		      struct flextcp_event *out);
+uint32_t libtas_zc_deferred(const struct flextcp_connection *c);
 unsigned libtas_zc_end(struct flextcp_connection *c, struct flextcp_event *out);
 
 #endif /* CLIENT_LIBTAS_H */

@@ -807,9 +807,11 @@ static void conn_dead(struct libtas_ctx *p, struct flextcp_connection *c)
 static unsigned ev_rx(struct libtas_ctx *p, struct flextcp_connection *c,
 		      const struct tas_ev *ev, struct flextcp_event *out)
 {
-	uint32_t a = ev->a, size = c->rxb_size_, pos, first;
+	uint32_t a = ev->a, size = c->rxb_size_;
 	uint32_t used = c->rx_head_ - c->rx_freed_;
 
+	if (c->zc_)
+		used += libtas_zc_deferred(c);
 	if (c->flags_ & LIBTAS_CF_RX_CLOSED) {
 		libtas_drop(p, LIBTAS_DROP_BAD_STATE);
 		return 0;
@@ -818,7 +820,22 @@ static unsigned ev_rx(struct libtas_ctx *p, struct flextcp_connection *c,
 		libtas_drop(p, LIBTAS_DROP_BAD_LEN);
 		return 0;
 	}
-	pos = c->rx_head_ & (size - 1);
+	if (c->zc_)
+		return libtas_zc_rx(c, a, out);
+	return libtas_rx_show(c, a, out);
+}
+
+/**
+ * libtas_rx_show - the next @a ring bytes become the app's: up to two
+ * FLEXTCP_EV_CONN_RECEIVED (the ring wraps)
+ *
+ * Return: events stored in @out.
+ */
+unsigned libtas_rx_show(struct flextcp_connection *c, uint32_t a,
+			struct flextcp_event *out)
+{
+	uint32_t size = c->rxb_size_, pos = c->rx_head_ & (size - 1), first;
+
 	c->rx_head_ += a;
 	if (c->flags_ & LIBTAS_CF_HIDDEN)
 		return 0; /* told to the app at accept */

@@ -11,10 +11,16 @@
  * sends wait behind a send that is not fully handed over, so the stream
  * keeps the order of the calls.
  *
- * Posted receive buffers are handed over in order (TAS_CMD_RX_POST); the
- * service answers each with TAS_EV_RX_PLACED, in stream order with the
- * ring's TAS_EV_RX. Placed bytes never enter the ring: the receive ring
- * position skips them and they need no rx_done.
+ * A posted receive buffer covers the stream bytes right after the app's
+ * position when it posts (everything announced to it, plus earlier posts):
+ * TAS_CMD_RX_AT carries that position, TAS_CMD_RX_POST the buffer. Bytes
+ * of that range the service had announced as ring bytes before it saw the
+ * post arrive here as TAS_EV_RX all the same; libtas hides them (the
+ * service copied them into the buffer when it took the post) and the
+ * service's TAS_EV_RX_PLACED counts the rest. Ring bytes after a post that
+ * the service announced before it took the post wait (defer) until its
+ * TAS_EV_RX_PLACED, so the app sees the stream in order. Placed and hidden
+ * bytes need no rx_done: the service gives their window back itself.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -36,6 +42,8 @@ struct zc_recv {
 	uint64_t cookie;
 	size_t off;
 	uint32_t len;
+	uint32_t at;	 /* stream offset of its first byte */
+	uint32_t hidden; /* of it, bytes that came as ring bytes */
 };
 
 struct libtas_zc {
@@ -46,6 +54,7 @@ struct libtas_zc {
 	struct zc_recv rx[TAS_ZC_RX_MAX]; /* FIFO */
 	uint32_t rx_head, rx_n;
 	uint32_t rx_sent; /* posts from the head handed over */
+	uint32_t defer;	  /* ring bytes held back behind a full post */
 };
 
 /* ---- regions ---- */
@@ -225,8 +234,9 @@ LIBTAS_API int flextcp_connection_tx_send_zc(struct flextcp_context *ctx,
  * @len:    bytes
  * @cookie: reported back in FLEXTCP_EV_CONN_RX_PLACED
  *
- * Covers the @len stream bytes after everything the service has received
- * so far and after earlier posts; bytes outside posted buffers arrive in
+ * Covers the @len stream bytes right after those announced to the app so
+ * far (CONN_RECEIVED, RX_PLACED) and after earlier posts, also when some
+ * of them have arrived already; bytes outside posted buffers arrive in
  * the receive ring as usual.
  *
  * Return: 0, or -1 with errno: EINVAL, ENOBUFS (TAS_ZC_RX_MAX posts
@@ -253,11 +263,21 @@ LIBTAS_API int flextcp_connection_rx_post(struct flextcp_context *ctx,
 		errno = ENOBUFS;
 		return -1;
 	}
-	z->rx[(z->rx_head + z->rx_n++) % TAS_ZC_RX_MAX] =
-		(struct zc_recv){ .r = region,
-				  .cookie = cookie,
-				  .off = offset,
-				  .len = (uint32_t)len };
+	z->rx[(z->rx_head + z->rx_n) % TAS_ZC_RX_MAX] = (struct zc_recv){
+		.r = region,
+		.cookie = cookie,
+		.off = offset,
+		.len = (uint32_t)len,
+		/* right after the app's position and earlier posts */
+		.at = z->rx_n ? z->rx[(z->rx_head + z->rx_n - 1) %
+				      TAS_ZC_RX_MAX]
+						.at +
+					z->rx[(z->rx_head + z->rx_n - 1) %
+					      TAS_ZC_RX_MAX]
+						.len
+			      : conn->rx_head_
+	};
+	z->rx_n++;
 	busy_add(region, 1);
 	libtas_conn_bump(ctx->priv_, conn);
 	libtas_kick(ctx->priv_);
@@ -307,13 +327,18 @@ bool libtas_zc_flush(struct libtas_ctx *p, struct flextcp_connection *c)
 	while (z->rx_sent < z->rx_n) {
 		struct zc_recv *o =
 			&z->rx[(z->rx_head + z->rx_sent) % TAS_ZC_RX_MAX];
+		struct tas_cmd at = { .type = TAS_CMD_RX_AT,
+				      .flow = c->flow_,
+				      .len = o->at };
 
+		if (tas_ring_free_count(&p->atx[c->core_]) < 2)
+			return false; /* the pair goes in together */
 		cmd.type = TAS_CMD_RX_POST;
 		cmd.region = (uint16_t)o->r->id_;
 		cmd.off = (uint32_t)o->off;
 		cmd.len = o->len;
-		if (!libtas_cmd_push(p, c->core_, &cmd))
-			return false;
+		libtas_cmd_push(p, c->core_, &at);
+		libtas_cmd_push(p, c->core_, &cmd);
 		z->rx_sent++;
 	}
 	return true;
@@ -369,42 +394,108 @@ unsigned libtas_zc_tx_freed(struct flextcp_connection *c,
 	return n;
 }
 
+/* Bytes the app will never see in the ring nor free: the service gives
+ * their window back by itself. */
+static void rx_skip(struct flextcp_connection *c, uint32_t n)
+{
+	c->rx_head_ += n;
+	c->rx_freed_ += n;
+	c->rx_cmd_ += n;
+}
+
 /**
- * libtas_zc_placed - TAS_EV_RX_PLACED: the oldest post got @len bytes
+ * libtas_zc_rx - TAS_EV_RX of a connection with posts: bytes inside a post
+ * are hidden (they are in its buffer), bytes after it are shown, or held
+ * back while a full post waits for the service's word
+ *
+ * Return: events stored in @out (at most 2).
+ */
+unsigned libtas_zc_rx(struct flextcp_connection *c, uint32_t a,
+		      struct flextcp_event *out)
+{
+	struct libtas_zc *z = c->zc_;
+
+	while (a) {
+		struct zc_recv *o = NULL;
+		uint32_t k;
+
+		if (z->defer) {
+			z->defer += a; /* behind a full post: keep the order */
+			return 0;
+		}
+		for (uint32_t i = 0; i < z->rx_n; i++) {
+			struct zc_recv *q =
+				&z->rx[(z->rx_head + i) % TAS_ZC_RX_MAX];
+
+			if ((int32_t)(c->rx_head_ - q->at) >= 0 &&
+			    (int32_t)(c->rx_head_ - (q->at + q->len)) < 0) {
+				o = q;
+				break;
+			}
+		}
+		if (o == NULL)
+			return libtas_rx_show(c, a, out);
+		k = o->at + o->len - c->rx_head_;
+		k = k < a ? k : a;
+		o->hidden += k;
+		rx_skip(c, k);
+		a -= k;
+		if (o->hidden == o->len && a) {
+			/* full, but the service has not said so yet: it may
+			 * not even have copied these bytes in */
+			z->defer = a;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/**
+ * libtas_zc_placed - TAS_EV_RX_PLACED: the oldest post is done, @len of its
+ * bytes placed (the rest came as ring bytes, hidden)
  *
  * Return: events stored in @out (0 if the event does not fit our posts:
- * dropped and counted).
+ * dropped and counted); at most 3.
  */
 unsigned libtas_zc_placed(struct libtas_ctx *p, struct flextcp_connection *c,
 			  uint32_t len, struct flextcp_event *out)
 {
 	struct libtas_zc *z = c->zc_;
 	struct zc_recv *o;
+	uint32_t d;
 
 	if (z == NULL || z->rx_sent == 0) {
 		libtas_drop(p, LIBTAS_DROP_BAD_STATE);
 		return 0;
 	}
 	o = &z->rx[z->rx_head];
-	if (len > o->len) {
+	if (len > o->len - o->hidden) {
 		libtas_drop(p, LIBTAS_DROP_BAD_LEN);
 		return 0;
 	}
 	/* the bytes took stream (ring) positions without entering the ring */
-	c->rx_head_ += len;
-	c->rx_freed_ += len;
-	c->rx_cmd_ += len;
+	rx_skip(c, len);
 	out->event_type = FLEXTCP_EV_CONN_RX_PLACED;
 	out->ev.conn_rx_placed.status = 0;
 	out->ev.conn_rx_placed.conn = c;
 	out->ev.conn_rx_placed.cookie = o->cookie;
 	out->ev.conn_rx_placed.buf = (uint8_t *)o->r->addr + o->off;
-	out->ev.conn_rx_placed.len = len;
+	out->ev.conn_rx_placed.len = o->hidden + len;
 	busy_add(o->r, -1);
 	z->rx_head = (z->rx_head + 1) % TAS_ZC_RX_MAX;
 	z->rx_n--;
 	z->rx_sent--;
-	return 1;
+	d = z->defer;
+	z->defer = 0;
+	return 1 + (d ? libtas_zc_rx(c, d, out + 1) : 0);
+}
+
+/**
+ * libtas_zc_deferred - ring bytes held back (they count as received)
+ */
+uint32_t libtas_zc_deferred(const struct flextcp_connection *c)
+{
+	return c->zc_ ? c->zc_->defer : 0;
 }
 
 /**

@@ -280,9 +280,10 @@ int flextcp_connection_tx_send_zc(struct flextcp_context *ctx,
 				  struct flextcp_connection *conn,
 				  struct flextcp_mem_region *region,
 				  size_t offset, size_t len, uint64_t cookie);
-/* Place the next len stream bytes that have not arrived yet at offset of
- * the region instead of the receive ring; FLEXTCP_EV_CONN_RX_PLACED with
- * cookie follows when they are all there (or the stream ended). */
+/* Place the len stream bytes after those the app has been given (and
+ * after earlier posts) at offset of the region instead of the receive
+ * ring; FLEXTCP_EV_CONN_RX_PLACED with cookie follows when they are all
+ * there (or the stream ended). */
 int flextcp_connection_rx_post(struct flextcp_context *ctx,
 			       struct flextcp_connection *conn,
 			       struct flextcp_mem_region *region, size_t offset,

@@ -130,9 +130,12 @@ bool fp_flow_deliver(struct fp_core *c, struct flow *f)
 	}
 	e.user = f->user;
 	if (f->zc) {
-		if (!fp_zc_deliver(c, f, x, &e,
-				   f->ev_flags &
-					   (TCP_OUT_RX_FIN | TCP_OUT_RESET)))
+		/* ending: no byte will come for what is still posted */
+		bool ending =
+			(f->ev_flags & (TCP_OUT_RX_FIN | TCP_OUT_RESET)) ||
+			f->tc.fin_rcvd || f->dead;
+
+		if (!fp_zc_deliver(c, f, x, &e, ending))
 			return false;
 	} else if (f->ev_rx) {
 		e.type = TAS_EV_RX;
@@ -282,6 +285,7 @@ static void app_cmd(struct fp_core *c, int xi, const struct tas_cmd *cmd,
 		break;
 	case TAS_CMD_TX_ZC:
 	case TAS_CMD_RX_POST:
+	case TAS_CMD_RX_AT:
 		if (f->dead)
 			return;
 		if (fp_zc_cmd(c, x, f, type, region, off, len)) {
@@ -290,6 +294,8 @@ static void app_cmd(struct fp_core *c, int xi, const struct tas_cmd *cmd,
 			return;
 		}
 		fp_mark_dirty(c, f);
+		if (type == TAS_CMD_RX_POST)
+			fp_mark_notify(c, f); /* it may be complete already */
 		break;
 	case TAS_CMD_TX_FIN:
 		if (!f->dead) {

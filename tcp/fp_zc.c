@@ -80,7 +80,9 @@ struct fp_zc {
 	uint32_t tx_head, tx_n;
 	struct zc_post rx[TAS_ZC_RX_MAX]; /* FIFO in stream order */
 	uint32_t rx_head, rx_n;
-	uint32_t rx_ev; /* stream offset announced to the app */
+	uint32_t rx_ev;	  /* stream offset announced to the app */
+	uint32_t post_at; /* from TAS_CMD_RX_AT, for the next post */
+	bool post_at_ok;
 	uint64_t tx_bytes, rx_nocopy, rx_copy; /* for tasctl conns */
 };
 
@@ -246,32 +248,57 @@ static int zc_tx(struct fp_core *c, struct flow *f, struct fp_region *r,
 	return 0;
 }
 
+/* Copy received stream bytes [s, e) of the ring into post @q. */
+static void ring_to_post(struct fp_core *c, const struct tcp_conn *tc,
+			 const struct zc_post *q, uint32_t s, uint32_t e)
+{
+	s = pos_lt(s, q->pos) ? q->pos : s;
+	e = pos_min(e, q->pos + q->len);
+	while (pos_lt(s, e)) {
+		uint32_t ro = s & (tc->rx_size - 1);
+		uint32_t k = pos_min(e - s, tc->rx_size - ro);
+
+		memcpy(q->addr + (s - q->pos), tc->rx_buf + ro, k);
+		stat_add(c, ST_ZC_RX_COPY, k);
+		s += k;
+	}
+}
+
 static int zc_post(struct fp_core *c, struct flow *f, struct fp_region *r,
 		   uint32_t off, uint32_t len)
 {
 	struct fp_zc *z = zc_get(c, f);
 	struct tcp_conn *tc = &f->tc;
-	uint32_t pos;
+	uint32_t at, read, nxt;
+	struct zc_post *q;
 
-	if (!z || z->rx_n == TAS_ZC_RX_MAX)
+	if (!z || z->rx_n == TAS_ZC_RX_MAX || !z->post_at_ok)
 		return -EINVAL;
-	if (z->rx_n) {
-		const struct zc_post *p =
-			&z->rx[(z->rx_head + z->rx_n - 1) % TAS_ZC_RX_MAX];
-
-		pos = p->pos + p->len;
-	} else {
-		/* after every byte already received, in order or not */
-		uint32_t top = tcp_rcv_data_nxt(tc);
-
-		if (tc->ooo_n)
-			top = pos_lt(top, tc->ooo[tc->ooo_n - 1].end)
-				      ? tc->ooo[tc->ooo_n - 1].end
-				      : top;
-		pos = top - rx_base(tc);
+	z->post_at_ok = false;
+	at = z->post_at;
+	read = tc->rx_read - rx_base(tc);
+	nxt = tcp_rcv_data_nxt(tc) - rx_base(tc);
+	if (tc->fin_rcvd) {
+		/* the stream is over (the app may not know yet): nothing
+		 * will land in it, fp_zc_deliver ends it at once */
+	} else if (z->rx_n) {
+		/* right after the previous post */
+		q = &z->rx[(z->rx_head + z->rx_n - 1) % TAS_ZC_RX_MAX];
+		if (at != q->pos + q->len)
+			return -EINVAL;
+	} else if (pos_lt(at, read) || pos_lt(z->rx_ev, at)) {
+		/* the app's position lies between what it released and
+		 * what it was told */
+		return -EINVAL;
 	}
-	z->rx[(z->rx_head + z->rx_n++) % TAS_ZC_RX_MAX] =
-		(struct zc_post){ pos, len, r->base + off, r };
+	q = &z->rx[(z->rx_head + z->rx_n++) % TAS_ZC_RX_MAX];
+	*q = (struct zc_post){ at, len, r->base + off, r };
+	/* bytes of it already here (told to the app as ring bytes or not
+	 * yet): into the buffer now, the ring's copies are never read */
+	ring_to_post(c, tc, q, at, nxt);
+	for (uint32_t i = 0; i < tc->ooo_n; i++)
+		ring_to_post(c, tc, q, tc->ooo[i].start - rx_base(tc),
+			     tc->ooo[i].end - rx_base(tc));
 	pl_open(c, f);
 	pl_refill(c, f);
 	return 0;
@@ -536,9 +563,19 @@ void fp_zc_core_fini(struct fp_core *c)
 int fp_zc_cmd(struct fp_core *c, struct fp_ctx *x, struct flow *f, uint8_t type,
 	      uint16_t region, uint32_t off, uint32_t len)
 {
-	struct fp_region *r = fp_region_get(x->regions, region, off, len);
+	struct fp_region *r;
 	int ret;
 
+	if (type == TAS_CMD_RX_AT) {
+		struct fp_zc *z = zc_get(c, f);
+
+		if (!z)
+			return -EINVAL;
+		z->post_at = len;
+		z->post_at_ok = true;
+		return 0;
+	}
+	r = fp_region_get(x->regions, region, off, len);
 	if (!r)
 		return -EINVAL;
 	if (type == TAS_CMD_TX_ZC)
@@ -818,8 +855,8 @@ static bool report_placed(struct fp_core *c, struct flow *f, struct fp_ctx *x,
 	q->r = NULL;
 	z->rx_ev += a;
 	f->ev_rx -= a;
-	if (a < q->len)
-		q->len = a; /* the stream ended inside it */
+	if (pos_lt(z->rx_ev, q->pos + q->len))
+		q->len = pos_lt(q->pos, z->rx_ev) ? z->rx_ev - q->pos : 0;
 	return true;
 }
 
@@ -841,12 +878,20 @@ bool fp_zc_deliver(struct fp_core *c, struct flow *f, struct fp_ctx *x,
 	while ((q = first_unreported(z)) != NULL || f->ev_rx) {
 		uint32_t avail = f->ev_rx;
 
-		/* at a post; or the stream ended before later posts start */
+		/* at a post (part of it may have gone out as ring bytes
+		 * before it was posted); or the stream ended before later
+		 * posts start */
 		if (q && (!pos_lt(z->rx_ev, q->pos) || (ending && !avail))) {
-			if (avail < q->len && !ending)
+			uint32_t end = q->pos + q->len;
+			uint32_t need =
+				pos_lt(z->rx_ev, end) ? end - z->rx_ev : 0;
+
+			if (pos_lt(z->rx_ev, q->pos))
+				need = 0; /* nothing of it arrived */
+			if (avail < need && !ending)
 				break; /* not full yet */
 			if (!report_placed(c, f, x, e, q,
-					   avail < q->len ? avail : q->len))
+					   avail < need ? avail : need))
 				return false;
 			continue;
 		}

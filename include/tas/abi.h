@@ -125,9 +125,12 @@ enum tas_ev_type {
 	TAS_EV_CLOSED, /* TAS_CMD_CLOSE done; flow handle is dead */
 	TAS_EV_MOVED,  /* TAS_CMD_MOVE done: events now come here */
 	TAS_EV_LISTEN_CLOSED,
-	TAS_EV_RX_PLACED, /* a = bytes placed into the oldest posted receive
-			   * buffer (TAS_CMD_RX_POST): it is full, or the
-			   * stream ended (RX_FIN/RESET follow) */
+	TAS_EV_RX_PLACED, /* the oldest posted receive buffer is done: a =
+			   * its bytes not announced before as TAS_EV_RX
+			   * (those were already received when it was
+			   * posted; the daemon copied them into it too).
+			   * Short when the stream ended (RX_FIN/RESET
+			   * follow). */
 };
 
 /* Event entry, 64 bytes (one cache line). user is the app's own cookie
@@ -160,8 +163,13 @@ enum tas_cmd_type {
 	TAS_CMD_TX_ZC,	 /* len more bytes, read from region at off instead
 			  * of the send ring; they take send-ring space
 			  * like TAS_CMD_TX (see docs/ZEROCOPY.md) */
-	TAS_CMD_RX_POST, /* place the next len stream bytes not yet received
-			  * into region at off instead of the receive ring */
+	TAS_CMD_RX_POST, /* place stream bytes [at, at + len) into region
+			  * at off instead of the receive ring; at comes
+			  * from the TAS_CMD_RX_AT just before */
+	TAS_CMD_RX_AT,	 /* len = the stream offset the next RX_POST of the
+			  * flow starts at: the app's receive position
+			  * (every byte announced to it so far, TAS_EV_RX
+			  * and TAS_EV_RX_PLACED, counted from 0) */
 };
 
 /* Command entry, 16 bytes. flow: the handle from CONN_NEW/CONN_OPEN

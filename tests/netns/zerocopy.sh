@@ -126,6 +126,8 @@ direct_ok()
 	return $rc
 }
 
+FAULTY=0 # set while the daemon injects faults
+
 # counters LOG PAYLOAD REQUESTS EAGER_TOTAL: the daemon's zero-copy
 # counters against what the server saw and what the clients sent
 counters()
@@ -147,7 +149,13 @@ counters()
 	# every payload byte is either placed by the daemon or copied by the
 	# server out of the ring: nothing lost, nothing counted twice
 	[ $((placed + copied)) -eq "$p" ] || { echo "placed + copied != payload"; ok=1; }
-	[ $((cp + np)) -eq "$placed" ] ||
+	# the daemon writes each placed byte once; under injected faults a
+	# retransmitted segment overlapping bytes already there (out of
+	# order) is written again whole, so it may count up to 1% more
+	local extra=$((cp + np - placed))
+	[ "$extra" -eq 0 ] ||
+		echo "daemon placed $((cp + np)), server placed $placed: $extra bytes written twice"
+	[ "$extra" -ge 0 ] && [ "$extra" -le $((FAULTY ? p / 100 : 0)) ] ||
 		{ echo "daemon placed $((cp + np)) != server placed $placed"; ok=1; }
 	# what the ring got: the headers (less the first of each
 	# connection, before it had zero-copy state) and the eager bytes
@@ -216,6 +224,7 @@ sb_stop_tas
 STORE=$BASE/store-b
 FSIZE=1000000
 EAGER=3000
+FAULTY=1
 
 t_b_up()
 {
@@ -259,6 +268,7 @@ t_run "faults: $EAGER eager bytes per PUT copied from the ring, odd sizes buffer
 build/tasctl stats | grep -E "^(retransmits|fast_retransmits|rto_timeouts) "
 stop_server
 sb_stop_tas
+FAULTY=0
 
 # ---- c: a hostile zero-copy app next to a transfer ----
 STORE=$BASE/store-c

@@ -430,3 +430,35 @@ void fph_region(struct fph *h, unsigned idx, uint16_t id, void *mem,
 	atomic_store(&r->refs, 1);
 	atomic_store(&r->id, id);
 }
+
+void fph_cmd(struct fph *h, uint8_t type, uint16_t region, uint32_t off,
+	     uint32_t len)
+{
+	struct tas_cmd c = { .type = type,
+			     .region = region,
+			     .flow = h->flow,
+			     .len = len,
+			     .off = off };
+
+	if (type == TAS_CMD_RX_POST) {
+		struct tas_cmd at = { .type = TAS_CMD_RX_AT,
+				      .flow = h->flow,
+				      .len = h->posts_out ? h->next_at
+							  : h->app_pos };
+
+		tas_ring_enqueue_burst(&h->atx, &at, 1);
+		h->next_at = at.len + len;
+		h->posts_out++;
+	}
+	tas_ring_enqueue_burst(&h->atx, &c, 1);
+}
+
+void fph_saw_event(struct fph *h, const struct tas_ev *ev)
+{
+	if (ev->flow != h->flow)
+		return;
+	if (ev->type == TAS_EV_RX || ev->type == TAS_EV_RX_PLACED)
+		h->app_pos += ev->a;
+	if (ev->type == TAS_EV_RX_PLACED && h->posts_out)
+		h->posts_out--;
+}

@@ -76,9 +76,13 @@ struct fph {
 	struct fp_core *core;
 	struct tas_ring atx, arx;
 	uint64_t now;
-	uint32_t peer_seq;	 /* next sequence the peer sends */
-	uint32_t our_seq;	 /* next sequence we send (peer's ack point) */
-	uint32_t flow;		 /* handle of the established flow */
+	uint32_t peer_seq; /* next sequence the peer sends */
+	uint32_t our_seq;  /* next sequence we send (peer's ack point) */
+	uint32_t flow;	   /* handle of the established flow */
+	/* the app's receive position, as libtas keeps it (fph_cmd,
+	 * fph_saw_event): bytes announced, and where the next post starts */
+	uint32_t app_pos, next_at;
+	unsigned posts_out;
 	uint64_t rx_off, tx_off; /* its rings in the segment */
 };
 
@@ -103,6 +107,12 @@ void fph_listen(struct fph *h);
 bool fph_establish(struct fph *h);
 /* The most recent frame posted @back frames ago (0: the last), or NULL. */
 const struct fph_tx *fph_tx_at(const struct fph *h, unsigned back);
+/* Queue an app command for the flow; TAS_CMD_RX_POST goes with the
+ * TAS_CMD_RX_AT libtas would send before it. */
+void fph_cmd(struct fph *h, uint8_t type, uint16_t region, uint32_t off,
+	     uint32_t len);
+/* Account an event the app read (its receive position). */
+void fph_saw_event(struct fph *h, const struct tas_ev *ev);
 /* Publish region slot @idx with @id over @mem, like the control thread. */
 void fph_region(struct fph *h, unsigned idx, uint16_t id, void *mem,
 		uint64_t len, uint32_t key);

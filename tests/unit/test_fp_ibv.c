@@ -194,6 +194,7 @@ static void take_events(struct env *e)
 	struct tas_ev ev;
 
 	while (tas_ring_dequeue_burst(&e->h->arx, &ev, 1) == 1) {
+		fph_saw_event(e->h, &ev);
 		assert_true(e->nev < 512);
 		e->ev[e->nev++] = ev;
 	}
@@ -225,13 +226,7 @@ static unsigned count_ev(struct env *e, uint8_t type, uint64_t *sum)
 static void cmd(struct env *e, uint8_t type, uint16_t region, uint32_t off,
 		uint32_t len)
 {
-	struct tas_cmd c = { .type = type,
-			     .region = region,
-			     .flow = e->h->flow,
-			     .len = len,
-			     .off = off };
-
-	assert_int_equal(tas_ring_enqueue_burst(&e->h->atx, &c, 1), 1);
+	fph_cmd(e->h, type, region, off, len);
 }
 
 /* The peer's SYN through the port, our SYN-ACK from the double's send

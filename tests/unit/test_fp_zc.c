@@ -59,13 +59,7 @@ static int teardown(void **state)
 static void cmd(struct env *e, uint8_t type, uint16_t region, uint32_t off,
 		uint32_t len)
 {
-	struct tas_cmd c = { .type = type,
-			     .region = region,
-			     .flow = e->h.flow,
-			     .len = len,
-			     .off = off };
-
-	assert_int_equal(tas_ring_enqueue_burst(&e->h.atx, &c, 1), 1);
+	fph_cmd(&e->h, type, region, off, len);
 }
 
 /* Run the core; collect the app's events. */
@@ -74,9 +68,11 @@ static void run(struct env *e)
 	struct tas_ev ev;
 
 	fph_poll(&e->h, 10000);
-	while (tas_ring_dequeue_burst(&e->h.arx, &ev, 1) == 1)
+	while (tas_ring_dequeue_burst(&e->h.arx, &ev, 1) == 1) {
+		fph_saw_event(&e->h, &ev);
 		if (e->nev < 256)
 			e->ev[e->nev++] = ev;
+	}
 }
 
 static uint64_t stat(struct env *e, unsigned s)
@@ -328,6 +324,73 @@ static void test_rx_fin_ends_a_partly_filled_post(void **state)
 	assert_int_equal(refs(e), 1);
 }
 
+/* A post starts at the app's position, even when bytes after it were
+ * already received (and told to the app, the event still in flight): the
+ * daemon copies those into the buffer; RX_PLACED counts only the rest. */
+static void test_rx_post_covers_bytes_already_received(void **state)
+{
+	struct env *e = *state;
+	uint8_t data[1500];
+	uint64_t sum;
+
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 17 + 9);
+	peer_data(e, 0, data, 500, false);
+	fph_poll(&e->h, 10000); /* RX 500 posted, not yet read by the app */
+	cmd(e, TAS_CMD_RX_POST, RID, 0, 1500); /* at 0: the app's position */
+	run(e);
+	peer_data(e, 500, data + 500, 1000, false);
+	run(e);
+	assert_int_equal(e->nev, 2);
+	assert_int_equal(e->ev[0].type, TAS_EV_RX);
+	assert_int_equal(e->ev[0].a, 500);
+	assert_int_equal(e->ev[1].type, TAS_EV_RX_PLACED);
+	assert_int_equal(e->ev[1].a, 1000);
+	assert_memory_equal(e->region, data, 1500);
+	assert_int_equal(stat(e, ST_ZC_RX_COPY), 1500);
+	count_ev(e, TAS_EV_RX_PLACED, &sum);
+	assert_int_equal(sum, 1000);
+	assert_int_equal(refs(e), 1);
+}
+
+static void test_rx_post_of_bytes_all_here_done_at_once(void **state)
+{
+	struct env *e = *state;
+	uint8_t data[800];
+
+	memset(data, 0x3c, sizeof(data));
+	peer_data(e, 0, data, 800, false);
+	fph_poll(&e->h, 10000);
+	cmd(e, TAS_CMD_RX_POST, RID, 100, 500);
+	run(e);
+	assert_int_equal(e->nev, 2);
+	assert_int_equal(e->ev[0].type, TAS_EV_RX);
+	assert_int_equal(e->ev[0].a, 800);
+	assert_int_equal(e->ev[1].type, TAS_EV_RX_PLACED);
+	assert_int_equal(e->ev[1].a, 0);
+	assert_memory_equal(e->region + 100, data, 500);
+}
+
+static void test_rx_post_at_a_wrong_position_refused(void **state)
+{
+	struct env *e = *state;
+	struct tas_cmd at = { .type = TAS_CMD_RX_AT,
+			      .flow = e->h.flow,
+			      .len = 5000 }; /* beyond anything announced */
+	struct tas_cmd post = { .type = TAS_CMD_RX_POST,
+				.region = RID,
+				.flow = e->h.flow,
+				.len = 100 };
+	uint64_t sum;
+
+	tas_ring_enqueue_burst(&e->h.atx, &at, 1);
+	tas_ring_enqueue_burst(&e->h.atx, &post, 1);
+	run(e);
+	assert_int_equal(stat(e, ST_ZC_BAD), 1);
+	assert_int_equal(count_ev(e, TAS_EV_RESET, &sum), 1);
+	assert_int_equal(refs(e), 1);
+}
+
 static void test_bad_region_refused_and_flow_reset(void **state)
 {
 	struct env *e = *state;
@@ -505,6 +568,9 @@ int main(void)
 		T(test_rx_ring_and_placed_bytes_interleave_in_order),
 		T(test_rx_out_of_order_lands_in_place),
 		T(test_rx_fin_ends_a_partly_filled_post),
+		T(test_rx_post_covers_bytes_already_received),
+		T(test_rx_post_of_bytes_all_here_done_at_once),
+		T(test_rx_post_at_a_wrong_position_refused),
 		T(test_bad_region_refused_and_flow_reset),
 		T(test_stale_region_id_refused),
 		T(test_freed_region_stays_until_released),
