@@ -163,17 +163,27 @@ static void busy_add(struct flextcp_mem_region *r, int d)
 	__atomic_fetch_add(&r->busy_, (uint32_t)d, __ATOMIC_RELAXED);
 }
 
-static struct libtas_zc *zc_of(struct flextcp_connection *c)
-{
-	if (c->zc_ == NULL)
-		c->zc_ = calloc(1, sizeof(*c->zc_));
-	return c->zc_;
-}
-
 static bool range_ok(const struct flextcp_mem_region *r, size_t off, size_t len)
 {
 	return r != NULL && r->id_ != 0 && len > 0 && off <= r->len &&
 	       len <= r->len - off && len <= UINT32_MAX / 2;
+}
+
+/* The checks both operations share (@dir_ok: the direction is open); the
+ * connection's zero-copy state, made on first use, or NULL with errno
+ * EINVAL or ENOMEM. */
+static struct libtas_zc *zc_start(struct flextcp_context *ctx,
+				  struct flextcp_connection *c,
+				  const struct flextcp_mem_region *r,
+				  size_t off, size_t len, bool dir_ok)
+{
+	if (!libtas_conn_usable(ctx, c) || !dir_ok || !range_ok(r, off, len)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (c->zc_ == NULL)
+		c->zc_ = calloc(1, sizeof(*c->zc_));
+	return c->zc_;
 }
 
 /**
@@ -198,16 +208,11 @@ LIBTAS_API int flextcp_connection_tx_send_zc(struct flextcp_context *ctx,
 					     size_t offset, size_t len,
 					     uint64_t cookie)
 {
-	struct libtas_zc *z;
+	struct libtas_zc *z =
+		zc_start(ctx, conn, region, offset, len,
+			 conn && !(conn->flags_ & LIBTAS_CF_TX_CLOSED) &&
+				 conn->tx_alloc_ == conn->tx_sent_);
 
-	if (!libtas_conn_usable(ctx, conn) ||
-	    (conn->flags_ & LIBTAS_CF_TX_CLOSED) ||
-	    !range_ok(region, offset, len) ||
-	    conn->tx_alloc_ != conn->tx_sent_) {
-		errno = EINVAL;
-		return -1;
-	}
-	z = zc_of(conn);
 	if (z == NULL)
 		return -1;
 	if (z->tx_n == TAS_ZC_TX_MAX) {
@@ -248,15 +253,10 @@ LIBTAS_API int flextcp_connection_rx_post(struct flextcp_context *ctx,
 					  size_t offset, size_t len,
 					  uint64_t cookie)
 {
-	struct libtas_zc *z;
+	struct libtas_zc *z =
+		zc_start(ctx, conn, region, offset, len,
+			 conn && !(conn->flags_ & LIBTAS_CF_RX_CLOSED));
 
-	if (!libtas_conn_usable(ctx, conn) ||
-	    (conn->flags_ & LIBTAS_CF_RX_CLOSED) ||
-	    !range_ok(region, offset, len)) {
-		errno = EINVAL;
-		return -1;
-	}
-	z = zc_of(conn);
 	if (z == NULL)
 		return -1;
 	if (z->rx_n == TAS_ZC_RX_MAX) {

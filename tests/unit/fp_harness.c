@@ -462,3 +462,17 @@ void fph_saw_event(struct fph *h, const struct tas_ev *ev)
 	if (ev->type == TAS_EV_RX_PLACED && h->posts_out)
 		h->posts_out--;
 }
+
+unsigned fph_count_ev(const struct tas_ev *ev, unsigned n, uint8_t type,
+		      uint64_t *sum)
+{
+	unsigned k = 0;
+
+	*sum = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (ev[i].type == type) {
+			k++;
+			*sum += ev[i].a;
+		}
+	return k;
+}

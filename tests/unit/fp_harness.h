@@ -111,6 +111,9 @@ const struct fph_tx *fph_tx_at(const struct fph *h, unsigned back);
  * TAS_CMD_RX_AT libtas would send before it. */
 void fph_cmd(struct fph *h, uint8_t type, uint16_t region, uint32_t off,
 	     uint32_t len);
+/* Events of @type among @ev[0..n) and the sum of their a fields. */
+unsigned fph_count_ev(const struct tas_ev *ev, unsigned n, uint8_t type,
+		      uint64_t *sum);
 /* Account an event the app read (its receive position). */
 void fph_saw_event(struct fph *h, const struct tas_ev *ev);
 /* Publish region slot @idx with @id over @mem, like the control thread. */

@@ -212,15 +212,7 @@ static void run(struct env *e)
 
 static unsigned count_ev(struct env *e, uint8_t type, uint64_t *sum)
 {
-	unsigned n = 0;
-
-	*sum = 0;
-	for (unsigned i = 0; i < e->nev; i++)
-		if (e->ev[i].type == type) {
-			n++;
-			*sum += e->ev[i].a;
-		}
-	return n;
+	return fph_count_ev(e->ev, e->nev, type, sum);
 }
 
 static void cmd(struct env *e, uint8_t type, uint16_t region, uint32_t off,

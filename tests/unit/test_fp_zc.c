@@ -146,15 +146,7 @@ static uint32_t sent_stream(struct env *e, uint8_t *out, uint32_t cap,
 
 static unsigned count_ev(struct env *e, uint8_t type, uint64_t *sum)
 {
-	unsigned n = 0;
-
-	*sum = 0;
-	for (unsigned i = 0; i < e->nev; i++)
-		if (e->ev[i].type == type) {
-			n++;
-			*sum += e->ev[i].a;
-		}
-	return n;
+	return fph_count_ev(e->ev, e->nev, type, sum);
 }
 
 static uint32_t refs(struct env *e)
