@@ -214,6 +214,7 @@ unsigned libtas_zc_placed(struct libtas_ctx *p, struct flextcp_connection *c,
 unsigned libtas_zc_rx(struct flextcp_connection *c, uint32_t a,
 		      struct flextcp_event *out);
 uint32_t libtas_zc_deferred(const struct flextcp_connection *c);
+bool libtas_zc_fin_held(struct flextcp_connection *c);
 unsigned libtas_zc_end(struct flextcp_connection *c, struct flextcp_event *out);
 
 #endif /* CLIENT_LIBTAS_H */

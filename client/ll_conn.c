@@ -903,6 +903,8 @@ static unsigned ev_flow(struct flextcp_context *ctx, const struct tas_ev *ev,
 		c->flags_ |= LIBTAS_CF_RX_CLOSED;
 		if (c->flags_ & LIBTAS_CF_HIDDEN)
 			return 0;
+		if (libtas_zc_fin_held(c))
+			return 0;
 		out->event_type = FLEXTCP_EV_CONN_RXCLOSED;
 		out->ev.conn_rxclosed.conn = c;
 		return 1;

@@ -55,6 +55,7 @@ struct libtas_zc {
 	uint32_t rx_head, rx_n;
 	uint32_t rx_sent; /* posts from the head handed over */
 	uint32_t defer;	  /* ring bytes held back behind a full post */
+	bool fin;	  /* RX_FIN came while posts were outstanding */
 };
 
 /* ---- regions ---- */
@@ -433,6 +434,12 @@ unsigned libtas_zc_rx(struct flextcp_connection *c, uint32_t a,
 				break;
 			}
 		}
+		if (o == NULL && z->rx_n &&
+		    (int32_t)(c->rx_head_ - (z->rx[z->rx_head].at +
+					     z->rx[z->rx_head].len)) >= 0) {
+			z->defer = a; /* behind a full, unreported post */
+			return 0;
+		}
 		if (o == NULL)
 			return libtas_rx_show(c, a, out);
 		k = o->at + o->len - c->rx_head_;
@@ -463,6 +470,7 @@ unsigned libtas_zc_placed(struct libtas_ctx *p, struct flextcp_connection *c,
 	struct libtas_zc *z = c->zc_;
 	struct zc_recv *o;
 	uint32_t d;
+	unsigned n;
 
 	if (z == NULL || z->rx_sent == 0) {
 		libtas_drop(p, LIBTAS_DROP_BAD_STATE);
@@ -487,7 +495,14 @@ unsigned libtas_zc_placed(struct libtas_ctx *p, struct flextcp_connection *c,
 	z->rx_sent--;
 	d = z->defer;
 	z->defer = 0;
-	return 1 + (d ? libtas_zc_rx(c, d, out + 1) : 0);
+	n = 1 + (d ? libtas_zc_rx(c, d, out + 1) : 0);
+	if (z->fin && z->rx_n == 0) {
+		z->fin = false;
+		out[n].event_type = FLEXTCP_EV_CONN_RXCLOSED;
+		out[n].ev.conn_rxclosed.conn = c;
+		n++;
+	}
+	return n;
 }
 
 /**
@@ -535,4 +550,18 @@ unsigned libtas_zc_end(struct flextcp_connection *c, struct flextcp_event *out)
 	free(z);
 	c->zc_ = NULL;
 	return n;
+}
+
+/**
+ * libtas_zc_fin_held - the peer's FIN came while posts are outstanding:
+ * RXCLOSED waits until the last of them is reported (stream order)
+ *
+ * Return: true if held.
+ */
+bool libtas_zc_fin_held(struct flextcp_connection *c)
+{
+	if (c->zc_ == NULL || c->zc_->rx_n == 0)
+		return false;
+	c->zc_->fin = true;
+	return true;
 }

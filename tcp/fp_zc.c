@@ -15,17 +15,18 @@
  * every frame posted before that has completed, which is when the app
  * also gets TX_FREED for them (and libtas turns that into TX_ZC_DONE).
  *
- * Receive: TAS_CMD_RX_POST covers the next stream bytes not yet received
- * (after everything already in the ring, in or out of order, and after
- * earlier posts). The engine hands every new piece of payload to
- * zc_place, which copies it from the frame straight into the posted
- * buffer, or into the ring outside posted ranges: one copy either way. A
- * payload pointer that already equals its destination (a NIC that
- * scattered the payload into the buffer) is counted as placed without a
- * copy. Events go out in stream order: TAS_EV_RX for ring bytes,
- * TAS_EV_RX_PLACED when a buffer is full (or the stream ended). Placed
- * bytes give their receive-window space back by themselves as soon as the
- * app has freed every ring byte before them.
+ * Receive: TAS_CMD_RX_POST (after TAS_CMD_RX_AT with its stream offset)
+ * covers [at, at + len): the bytes right after those the app has been told
+ * about. Bytes of it already received (in the ring, in order or not) are
+ * copied in when the post arrives; the engine hands every later piece of
+ * payload to fp_zc_place, which copies it from the frame straight into the
+ * posted buffer, or into the ring outside posted ranges: one copy either
+ * way. A payload pointer that already equals its destination (the NIC
+ * scattered the payload there, see the placement queues below) is counted
+ * as placed without a copy. Events go out in stream order: TAS_EV_RX for
+ * ring bytes, TAS_EV_RX_PLACED when a buffer is full (or the stream
+ * ended). Placed bytes give their receive-window space back by themselves
+ * as soon as the app has freed every ring byte before them.
  */
 #include <arpa/inet.h>
 #include <errno.h>

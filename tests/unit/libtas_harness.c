@@ -11,6 +11,15 @@
  * recorded and remembered; LISTEN_CLOSE is recorded and answered on the
  * context's kin as ctrl/slow.c does: TAS_EV_LISTEN_CLOSED, status 0 for a
  * listener LISTEN named, -ENOENT otherwise.
+ *
+ * Zero-copy regions are answered as ctrl/app.c region_alloc/region_free do:
+ * MEM_ALLOC gets a memfd of the page-rounded length (mapped here too, so a
+ * test sees what the app wrote) and id generation * TAS_MAX_REGIONS +
+ * index, generation 1..1023 per slot; refusals are -EINVAL (length 0 or
+ * over 1 GiB), -ENOSPC (over the byte limit, harness_mem_limit) and -EMFILE
+ * (TAS_MAX_REGIONS live). MEM_FREE of an id that is not live is -EINVAL.
+ * Both are recorded before the reply goes out, with the reply's status and
+ * (MEM_ALLOC) region id filled in; mem.len stays the length asked for.
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,6 +40,9 @@
 #define HARNESS_MSGS 64
 #define HARNESS_CLIENTS 8
 #define HARNESS_LISTENERS 64
+#define HARNESS_PAGE 4096ull
+#define HARNESS_REGION_MAX (1ull << 30)
+#define HARNESS_ZC_MEM_DEFAULT (1024ull << 20) /* tas --zc-mem default */
 
 struct hctx {
 	bool used;
@@ -40,6 +52,14 @@ struct hctx {
 	struct tas_ring arx[TAS_MAX_CORES];
 	struct tas_ring atx[TAS_MAX_CORES];
 	int evfd;
+};
+
+/* A region as the daemon keeps it: live while id != 0. */
+struct hregion {
+	uint32_t id;
+	uint16_t gen;
+	uint8_t *map;
+	uint64_t len;
 };
 
 struct harness {
@@ -62,6 +82,8 @@ struct harness {
 	uint32_t msg_head, msg_count;
 	uint64_t listeners[HARNESS_LISTENERS]; /* cookies; 0 = free */
 	uint64_t listen_closes;
+	struct hregion regions[TAS_MAX_REGIONS];
+	uint64_t region_bytes, region_limit;
 
 	/* producers of the event queues: the test thread and the answers */
 	pthread_mutex_t push_lock;
@@ -231,6 +253,76 @@ static void kin_post(struct harness *h, uint16_t ctx_id,
 		perror("harness: kick");
 }
 
+/* MEM_ALLOC: refusals and ids as ctrl/app.c region_alloc. */
+static void do_mem_alloc(struct harness *h, int sock, struct tas_msg *m)
+{
+	uint64_t len = (m->mem.len + HARNESS_PAGE - 1) & ~(HARNESS_PAGE - 1);
+	struct tas_msg r = { .type = TAS_MSG_MEM_REPLY,
+			     .abi_version = h->cfg.abi_version };
+	struct hregion *g = NULL;
+	int fd = -1;
+	void *p;
+
+	pthread_mutex_lock(&h->lock);
+	if (m->mem.len == 0 || len > HARNESS_REGION_MAX)
+		r.status = -EINVAL;
+	else if (h->region_bytes + len > h->region_limit)
+		r.status = -ENOSPC;
+	for (int i = 0; r.status == 0 && g == NULL && i < TAS_MAX_REGIONS; i++)
+		if (h->regions[i].id == 0)
+			g = &h->regions[i];
+	if (r.status == 0 && g == NULL)
+		r.status = -EMFILE;
+	if (r.status == 0) {
+		fd = memfd_create("tas-test-region", MFD_CLOEXEC);
+		if (fd < 0 || ftruncate(fd, (off_t)len) < 0)
+			abort();
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			abort();
+		g->gen = (uint16_t)(g->gen % 1023 + 1);
+		g->id = (uint32_t)g->gen * TAS_MAX_REGIONS +
+			(uint32_t)(g - h->regions);
+		g->map = p;
+		g->len = len;
+		h->region_bytes += len;
+		r.mem.region = g->id;
+		r.mem.len = len;
+	}
+	pthread_mutex_unlock(&h->lock);
+	m->status = r.status;
+	m->mem.region = r.mem.region;
+	record_msg(h, m);
+	send_reply(sock, &r, &fd, fd >= 0 ? 1 : 0);
+	if (fd >= 0)
+		close(fd); /* the mapping stays */
+}
+
+/* MEM_FREE: -EINVAL unless @m names a live region. */
+static void do_mem_free(struct harness *h, int sock, struct tas_msg *m)
+{
+	struct tas_msg r = { .type = TAS_MSG_MEM_REPLY,
+			     .abi_version = h->cfg.abi_version };
+	uint32_t id = m->mem.region;
+	struct hregion *g = &h->regions[TAS_REGION_IDX(id)];
+
+	pthread_mutex_lock(&h->lock);
+	if (id == 0 || g->id != id) {
+		r.status = -EINVAL;
+	} else {
+		munmap(g->map, g->len);
+		h->region_bytes -= g->len;
+		g->id = 0;
+		g->map = NULL;
+		g->len = 0;
+	}
+	pthread_mutex_unlock(&h->lock);
+	r.mem.region = id;
+	m->status = r.status;
+	record_msg(h, m);
+	send_reply(sock, &r, NULL, 0);
+}
+
 /* One request of a client; false when it hung up. */
 static bool serve_one(struct harness *h, int sock)
 {
@@ -255,6 +347,12 @@ static bool serve_one(struct harness *h, int sock)
 	case TAS_MSG_LISTEN:
 		listener_add(h, m.user);
 		record_msg(h, &m);
+		break;
+	case TAS_MSG_MEM_ALLOC:
+		do_mem_alloc(h, sock, &m);
+		break;
+	case TAS_MSG_MEM_FREE:
+		do_mem_free(h, sock, &m);
 		break;
 	case TAS_MSG_LISTEN_CLOSE:
 		e.user = m.user;
@@ -350,6 +448,7 @@ struct harness *harness_start(const struct harness_cfg *cfg)
 	hdr->ncores = cfg->ncores;
 	hdr->ctx_max = TAS_MAX_CTX;
 	h->alloc = sizeof(*hdr);
+	h->region_limit = HARNESS_ZC_MEM_DEFAULT;
 	for (uint32_t k = 0; k < cfg->ncores; k++)
 		h->doorbell[k] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (pthread_create(&h->thr, NULL, harness_main, h) != 0)
@@ -373,6 +472,9 @@ void harness_stop(struct harness *h)
 			close(h->ctx[i].evfd);
 	for (uint32_t k = 0; k < h->cfg.ncores; k++)
 		close(h->doorbell[k]);
+	for (int i = 0; i < TAS_MAX_REGIONS; i++)
+		if (h->regions[i].id != 0)
+			munmap(h->regions[i].map, h->regions[i].len);
 	munmap(h->seg, h->cfg.seg_size);
 	close(h->memfd);
 	close(h->stopfd);
@@ -565,4 +667,56 @@ uint64_t harness_doorbell_read(struct harness *h, uint32_t core)
 	if (read(h->doorbell[core], &v, sizeof(v)) != sizeof(v))
 		return 0;
 	return v;
+}
+
+/**
+ * harness_mem_limit - bytes of regions the fake daemon lets the app hold
+ * @h:     harness
+ * @bytes: the limit (tas --zc-mem; 1 GiB until set)
+ */
+void harness_mem_limit(struct harness *h, uint64_t bytes)
+{
+	pthread_mutex_lock(&h->lock);
+	h->region_limit = bytes;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/**
+ * harness_region - the fake daemon's mapping of a live region
+ * @h:   harness
+ * @id:  region id from MEM_REPLY
+ * @len: set to the region's length (may be NULL)
+ *
+ * Return: the mapping, or NULL if @id is not live.
+ */
+uint8_t *harness_region(struct harness *h, uint32_t id, uint64_t *len)
+{
+	struct hregion *g = &h->regions[TAS_REGION_IDX(id)];
+	uint8_t *map = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	if (id != 0 && g->id == id) {
+		map = g->map;
+		if (len)
+			*len = g->len;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return map;
+}
+
+/**
+ * harness_region_count - regions the fake daemon holds now
+ * @h: harness
+ *
+ * Return: live regions.
+ */
+unsigned harness_region_count(struct harness *h)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (int i = 0; i < TAS_MAX_REGIONS; i++)
+		n += h->regions[i].id != 0;
+	pthread_mutex_unlock(&h->lock);
+	return n;
 }

@@ -3,6 +3,8 @@
  * HELLO and CTX_CREATE on a temporary Unix socket with a real memfd segment
  * laid out as the daemon lays it out, records the other requests, and lets
  * the test play the fast path (inject tas_ev entries, read tas_cmd entries).
+ * Zero-copy regions (MEM_ALLOC, MEM_FREE) are answered as the daemon does,
+ * each request recorded with the reply's status and region id.
  *
  * One harness thread serves the socket (several clients at once, e.g. a fork
  * child beside its parent). Event queues have two producers, serialized by
@@ -44,5 +46,8 @@ uint64_t harness_rings_alloc(struct harness *h, uint32_t rx_size,
 			     uint32_t tx_size, uint64_t *tx_off);
 uint64_t harness_doorbell_read(struct harness *h, uint32_t core);
 unsigned harness_listen_count(struct harness *h);
+void harness_mem_limit(struct harness *h, uint64_t bytes);
+uint8_t *harness_region(struct harness *h, uint32_t id, uint64_t *len);
+unsigned harness_region_count(struct harness *h);
 
 #endif /* TESTS_UNIT_LIBTAS_HARNESS_H */

@@ -6,7 +6,8 @@
  * suppression, hostile events, sleeping, moves and full command queues;
  * the extensions: listener close (arrivals closed, accept handles given
  * back, late arrivals, reopen), connection accessors, and a fork child that
- * registers afresh.
+ * registers afresh. The fixture (struct fx and the fast-path helpers) is
+ * libtas_fx.c, shared with test_libtas_zc.c.
  *
  * Needs: nothing (no root, no netns, no hardware). ASAN_OK.
  */
@@ -26,130 +27,7 @@
 
 #include <tas_ll.h>
 #include "client/libtas.h"
-#include "libtas_harness.h"
-
-#define NCORES 2
-#define SEG_SIZE (8u << 20)
-#define RING 4096u
-#define PEER_IP 0xc6120002u /* 198.18.0.2, host order */
-#define LOCAL_IP 0xc6120001u
-
-struct fx {
-	struct harness *h;
-	struct flextcp_context ctx;
-	uint32_t next_flow;
-};
-
-static struct harness *start(uint32_t abi)
-{
-	struct harness_cfg cfg = { .ncores = NCORES,
-				   .abi_version = abi,
-				   .seg_size = SEG_SIZE };
-	struct harness *h = harness_start(&cfg);
-
-	setenv("TAS_SOCKET", harness_path(h), 1);
-	return h;
-}
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	f->h = start(TAS_ABI_VERSION);
-	f->next_flow = TAS_FLOW_HANDLE(1, 3);
-	if (flextcp_init() != 0 || flextcp_context_create(&f->ctx) != 0)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	libtas_context_free(&f->ctx);
-	libtas_fini();
-	harness_stop(f->h);
-	free(f);
-	return 0;
-}
-
-static int poll_all(struct flextcp_context *ctx, struct flextcp_event *evs,
-		    int num)
-{
-	return flextcp_context_poll(ctx, num, evs);
-}
-
-/* A tas_ev for an established flow with fresh rings. */
-static struct tas_ev flow_ev(struct fx *f, uint8_t type, uint8_t core,
-			     uint64_t user)
-{
-	struct tas_ev ev = { .type = type, .core = core, .user = user };
-
-	ev.flow = f->next_flow++;
-	ev.rx_off = harness_rings_alloc(f->h, RING, RING, &ev.tx_off);
-	ev.rx_size = RING;
-	ev.tx_size = RING;
-	ev.local_ip = LOCAL_IP;
-	ev.remote_ip = PEER_IP;
-	ev.local_port = 7;
-	ev.remote_port = 40000;
-	return ev;
-}
-
-/* Connect @c through core @core; returns the CONN_OPEN event sent. */
-static struct tas_ev open_conn(struct fx *f, struct flextcp_connection *c,
-			       uint8_t core)
-{
-	struct tas_msg m;
-	struct tas_ev ev;
-	struct flextcp_event out[4];
-
-	assert_int_equal(flextcp_connection_open(&f->ctx, c, PEER_IP, 80), 0);
-	assert_int_equal(harness_next_msg(f->h, &m, 1000), 0);
-	assert_int_equal(m.type, TAS_MSG_CONNECT);
-	ev = flow_ev(f, TAS_EV_CONN_OPEN, core, m.user);
-	assert_true(harness_ev_push(f->h, f->ctx.ctx_id_, core, &ev));
-	assert_int_equal(poll_all(&f->ctx, out, 4), 1);
-	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_OPEN);
-	assert_int_equal(out[0].ev.conn_open.status, 0);
-	assert_ptr_equal(out[0].ev.conn_open.conn, c);
-	return ev;
-}
-
-static struct tas_ev ev_for(const struct tas_ev *conn, uint8_t type, uint32_t a)
-{
-	struct tas_ev ev = { .type = type, .core = conn->core };
-
-	ev.flow = conn->flow;
-	ev.a = a;
-	return ev;
-}
-
-static void push(struct fx *f, int q, const struct tas_ev *ev)
-{
-	assert_true(harness_ev_push(f->h, f->ctx.ctx_id_, q, ev));
-}
-
-static void expect_cmd(struct fx *f, uint32_t core, uint8_t type, uint32_t flow,
-		       uint32_t len)
-{
-	struct tas_cmd cmd;
-
-	assert_true(harness_cmd_pop(f->h, f->ctx.ctx_id_, core, &cmd));
-	assert_int_equal(cmd.type, type);
-	assert_int_equal(cmd.flow, flow);
-	assert_int_equal(cmd.len, len);
-}
-
-static void expect_no_cmd(struct fx *f, uint32_t core)
-{
-	struct tas_cmd cmd;
-
-	assert_false(harness_cmd_pop(f->h, f->ctx.ctx_id_, core, &cmd));
-}
+#include "libtas_fx.h"
 
 /* Run flextcp_init() with stderr captured into @buf. */
 static int init_capture(char *buf, size_t len)
@@ -191,7 +69,7 @@ static void test_init_no_daemon_fails_with_message(void **state)
 
 static void test_init_abi_mismatch_names_both_versions(void **state)
 {
-	struct harness *h = start(TAS_ABI_VERSION + 6);
+	struct harness *h = fx_start(TAS_ABI_VERSION + 6);
 	char buf[512], want[128];
 
 	(void)state;
@@ -249,8 +127,8 @@ static void listen_ok(struct fx *f, struct flextcp_listener *l)
 	assert_int_equal(m.listen.backlog, 64);
 	assert_int_equal(m.listen.flags, FLEXTCP_LISTEN_REUSEPORT);
 	ev.user = m.user;
-	push(f, HARNESS_KIN, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	fx_push(f, HARNESS_KIN, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 1);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_LISTEN_OPEN);
 	assert_int_equal(out[0].ev.listen_open.status, 0);
 	assert_ptr_equal(out[0].ev.listen_open.listener, l);
@@ -269,8 +147,8 @@ static void test_listen_open_result_reported(void **state)
 	assert_int_equal(flextcp_listen_open(&f->ctx, &l2, 7, 8, 0), 0);
 	assert_int_equal(harness_next_msg(f->h, &m, 1000), 0);
 	ev.user = m.user;
-	push(f, HARNESS_KIN, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	fx_push(f, HARNESS_KIN, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 1);
 	assert_int_equal(out[0].ev.listen_open.status, -EADDRINUSE);
 	assert_ptr_equal(out[0].ev.listen_open.listener, &l2);
 	assert_int_equal(
@@ -290,26 +168,26 @@ static void test_listen_accept_before_arrival_pairs(void **state)
 	listen_ok(f, &l);
 	assert_int_equal(flextcp_listen_accept(&f->ctx, &l, &c[0]), 0);
 	assert_int_equal(flextcp_listen_accept(&f->ctx, &l, &c[1]), 0);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
-	ev = flow_ev(f, TAS_EV_CONN_NEW, 1, (uintptr_t)&l);
-	push(f, 1, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 2);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 0);
+	ev = fx_flow_ev(f, TAS_EV_CONN_NEW, 1, (uintptr_t)&l);
+	fx_push(f, 1, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 2);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_LISTEN_NEWCONN);
-	assert_int_equal(out[0].ev.listen_newconn.remote_ip, PEER_IP);
+	assert_int_equal(out[0].ev.listen_newconn.remote_ip, FX_PEER_IP);
 	assert_int_equal(out[0].ev.listen_newconn.remote_port, 40000);
 	assert_ptr_equal(out[0].ev.listen_newconn.listener, &l);
 	assert_int_equal(out[1].event_type, FLEXTCP_EV_LISTEN_ACCEPT);
 	assert_int_equal(out[1].ev.listen_accept.status, 0);
 	assert_ptr_equal(out[1].ev.listen_accept.conn, &c[0]);
 	/* the second handle goes to the second arrival, FIFO */
-	ev = flow_ev(f, TAS_EV_CONN_NEW, 0, (uintptr_t)&l);
-	push(f, 0, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 2);
+	ev = fx_flow_ev(f, TAS_EV_CONN_NEW, 0, (uintptr_t)&l);
+	fx_push(f, 0, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 2);
 	assert_ptr_equal(out[1].ev.listen_accept.conn, &c[1]);
 	/* the accepted connection works */
-	ev = ev_for(&ev, TAS_EV_RX, 3);
-	push(f, 0, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 1);
+	ev = fx_ev_for(&ev, TAS_EV_RX, 3);
+	fx_push(f, 0, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 1);
 	assert_ptr_equal(out[0].ev.conn_received.conn, &c[1]);
 }
 
@@ -322,20 +200,20 @@ static void test_listen_accept_after_arrival_pairs(void **state)
 	struct tas_ev ev, rx;
 
 	listen_ok(f, &l);
-	ev = flow_ev(f, TAS_EV_CONN_NEW, 0, (uintptr_t)&l);
-	push(f, 0, &ev);
+	ev = fx_flow_ev(f, TAS_EV_CONN_NEW, 0, (uintptr_t)&l);
+	fx_push(f, 0, &ev);
 	/* the peer sends and closes before the app accepts */
 	memcpy(harness_seg(f->h) + ev.rx_off, "hello", 5);
-	rx = ev_for(&ev, TAS_EV_RX, 5);
-	push(f, 0, &rx);
-	rx = ev_for(&ev, TAS_EV_RX_FIN, 0);
-	push(f, 0, &rx);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 1);
+	rx = fx_ev_for(&ev, TAS_EV_RX, 5);
+	fx_push(f, 0, &rx);
+	rx = fx_ev_for(&ev, TAS_EV_RX_FIN, 0);
+	fx_push(f, 0, &rx);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 1);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_LISTEN_NEWCONN);
 	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
 
 	assert_int_equal(flextcp_listen_accept(&f->ctx, &l, &c), 0);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 3);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 3);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_LISTEN_ACCEPT);
 	assert_ptr_equal(out[0].ev.listen_accept.conn, &c);
 	assert_int_equal(out[1].event_type, FLEXTCP_EV_CONN_RECEIVED);
@@ -343,7 +221,7 @@ static void test_listen_accept_after_arrival_pairs(void **state)
 	assert_memory_equal(out[1].ev.conn_received.buf, "hello", 5);
 	assert_int_equal(out[2].event_type, FLEXTCP_EV_CONN_RXCLOSED);
 	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 5), 0);
-	expect_cmd(f, 0, TAS_CMD_RX_DONE, ev.flow, 5);
+	fx_expect_cmd(f, 0, TAS_CMD_RX_DONE, ev.flow, 5);
 }
 
 /* ---- connections ---- */
@@ -357,7 +235,7 @@ static void test_connect_result_ok_and_error(void **state)
 			     .status = -ECONNREFUSED };
 	struct flextcp_event out[2];
 
-	open_conn(f, &c, 1);
+	fx_open_conn(f, &c, 1);
 	assert_int_equal(flextcp_connection_open(&f->ctx, &c2,
 						 0x0a000001u /* 10.0.0.1 */,
 						 1234),
@@ -367,8 +245,8 @@ static void test_connect_result_ok_and_error(void **state)
 	assert_int_equal(m.connect.port, 1234);
 	assert_int_equal(m.user, (uintptr_t)&c2);
 	ev.user = m.user;
-	push(f, HARNESS_KIN, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	fx_push(f, HARNESS_KIN, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 1);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_OPEN);
 	assert_int_equal(out[0].ev.conn_open.status, -ECONNREFUSED);
 	assert_ptr_equal(out[0].ev.conn_open.conn, &c2);
@@ -380,12 +258,12 @@ static void test_rx_event_points_into_ring(void **state)
 	struct fx *f = *state;
 	struct flextcp_connection c;
 	struct flextcp_event out[2];
-	struct tas_ev o = open_conn(f, &c, 0), ev;
+	struct tas_ev o = fx_open_conn(f, &c, 0), ev;
 
 	memcpy(harness_seg(f->h) + o.rx_off, "0123456789", 10);
-	ev = ev_for(&o, TAS_EV_RX, 10);
-	push(f, 0, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	ev = fx_ev_for(&o, TAS_EV_RX, 10);
+	fx_push(f, 0, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 1);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_RECEIVED);
 	assert_ptr_equal(out[0].ev.conn_received.conn, &c);
 	assert_int_equal(out[0].ev.conn_received.len, 10);
@@ -400,29 +278,29 @@ static void test_rx_wrap_splits_into_two_events(void **state)
 	struct fx *f = *state;
 	struct flextcp_connection c;
 	struct flextcp_event out[1];
-	struct tas_ev o = open_conn(f, &c, 0), ev;
+	struct tas_ev o = fx_open_conn(f, &c, 0), ev;
 	uint8_t *ring = libtas_proc.seg + o.rx_off;
 
-	ev = ev_for(&o, TAS_EV_RX, 4000);
-	push(f, 0, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 1), 1);
+	ev = fx_ev_for(&o, TAS_EV_RX, 4000);
+	fx_push(f, 0, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 1), 1);
 	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 4000), 0);
-	expect_cmd(f, 0, TAS_CMD_RX_DONE, o.flow, 4000);
+	fx_expect_cmd(f, 0, TAS_CMD_RX_DONE, o.flow, 4000);
 	ev.a = 200;
-	push(f, 0, &ev);
+	fx_push(f, 0, &ev);
 	/* room for one event per poll: the second piece is kept for later */
-	assert_int_equal(poll_all(&f->ctx, out, 1), 1);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 1), 1);
 	assert_ptr_equal(out[0].ev.conn_received.buf, ring + 4000);
 	assert_int_equal(out[0].ev.conn_received.len, 96);
-	assert_int_equal(poll_all(&f->ctx, out, 1), 1);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 1), 1);
 	assert_ptr_equal(out[0].ev.conn_received.buf, ring);
 	assert_int_equal(out[0].ev.conn_received.len, 104);
-	assert_int_equal(poll_all(&f->ctx, out, 1), 0);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 1), 0);
 	/* rx_done beyond what was received is refused */
 	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 201), -1);
 	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 200), 0);
-	expect_cmd(f, 0, TAS_CMD_RX_DONE, o.flow, 200);
-	expect_no_cmd(f, 0);
+	fx_expect_cmd(f, 0, TAS_CMD_RX_DONE, o.flow, 200);
+	fx_expect_no_cmd(f, 0);
 }
 
 static void test_tx_alloc_short_at_wrap(void **state)
@@ -430,7 +308,7 @@ static void test_tx_alloc_short_at_wrap(void **state)
 	struct fx *f = *state;
 	struct flextcp_connection c;
 	struct flextcp_event out[2];
-	struct tas_ev o = open_conn(f, &c, 1), ev;
+	struct tas_ev o = fx_open_conn(f, &c, 1), ev;
 	uint8_t *ring = libtas_proc.seg + o.tx_off;
 	void *buf, *b1, *b2;
 	size_t l1;
@@ -439,42 +317,42 @@ static void test_tx_alloc_short_at_wrap(void **state)
 	assert_ptr_equal(buf, ring);
 	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 3001), -1);
 	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 3000), 0);
-	expect_cmd(f, 1, TAS_CMD_TX, o.flow, 3000);
+	fx_expect_cmd(f, 1, TAS_CMD_TX, o.flow, 3000);
 	/* 1096 bytes left, all before the end of the ring */
 	assert_int_equal(flextcp_connection_tx_alloc(&c, 2000, &buf), 1096);
 	assert_ptr_equal(buf, ring + 3000);
 	assert_int_equal(flextcp_connection_tx_alloc(&c, 1, &buf), 0);
 	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 1096), 0);
-	expect_cmd(f, 1, TAS_CMD_TX, o.flow, 1096);
+	fx_expect_cmd(f, 1, TAS_CMD_TX, o.flow, 1096);
 
 	/* acknowledgement frees space: SENDBUF, and the space is reused */
-	ev = ev_for(&o, TAS_EV_TX_FREED, 3500);
-	push(f, 1, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	ev = fx_ev_for(&o, TAS_EV_TX_FREED, 3500);
+	fx_push(f, 1, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 1);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_SENDBUF);
 	assert_ptr_equal(out[0].ev.conn_sendbuf.conn, &c);
 	assert_int_equal(flextcp_connection_tx_alloc(&c, 5000, &buf), 3500);
 	assert_ptr_equal(buf, ring);
 	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 3500), 0);
-	expect_cmd(f, 1, TAS_CMD_TX, o.flow, 3500);
+	fx_expect_cmd(f, 1, TAS_CMD_TX, o.flow, 3500);
 
 	/* tx_alloc2 across the end: 100 at 3500, then the ring start */
 	ev.a = 4096;
-	push(f, 1, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	fx_push(f, 1, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 1);
 	ev.a = 100;
-	push(f, 1, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 0); /* more than sent */
+	fx_push(f, 1, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 0); /* more than sent */
 	assert_int_equal(libtas_ctx_drops(&f->ctx), 1);
 	assert_int_equal(flextcp_connection_tx_alloc2(&c, 0, &b1, &l1, &b2), 0);
 	assert_int_equal(flextcp_connection_tx_alloc(&c, 0, &buf), 0);
 	assert_int_equal(flextcp_connection_tx_alloc(&c, 500, &buf), 500);
 	assert_ptr_equal(buf, ring + 3500);
 	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 500), 0);
-	expect_cmd(f, 1, TAS_CMD_TX, o.flow, 500);
+	fx_expect_cmd(f, 1, TAS_CMD_TX, o.flow, 500);
 	ev.a = 500;
-	push(f, 1, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	fx_push(f, 1, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 1);
 	/* position 4000 (mod 4096): 96 bytes, then 4000 at the start */
 	assert_int_equal(flextcp_connection_tx_alloc2(&c, 5000, &b1, &l1, &b2),
 			 4096);
@@ -488,12 +366,12 @@ static void test_fin_close_mapping(void **state)
 	struct fx *f = *state;
 	struct flextcp_connection c;
 	struct flextcp_event out[2];
-	struct tas_ev o = open_conn(f, &c, 0), ev;
+	struct tas_ev o = fx_open_conn(f, &c, 0), ev;
 	void *buf;
 
-	ev = ev_for(&o, TAS_EV_RX_FIN, 0);
-	push(f, 0, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	ev = fx_ev_for(&o, TAS_EV_RX_FIN, 0);
+	fx_push(f, 0, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 1);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_RXCLOSED);
 	assert_ptr_equal(out[0].ev.conn_rxclosed.conn, &c);
 
@@ -502,26 +380,26 @@ static void test_fin_close_mapping(void **state)
 	assert_int_equal(flextcp_connection_tx_close(&f->ctx, &c), 0);
 	assert_int_equal(flextcp_connection_tx_close(&f->ctx, &c), -1);
 	assert_int_equal(flextcp_connection_tx_alloc(&c, 10, &buf), -1);
-	expect_cmd(f, 0, TAS_CMD_TX, o.flow, 4);
-	expect_cmd(f, 0, TAS_CMD_TX_FIN, o.flow, 0);
-	ev = ev_for(&o, TAS_EV_TX_FIN_ACKED, 0);
-	push(f, 0, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	fx_expect_cmd(f, 0, TAS_CMD_TX, o.flow, 4);
+	fx_expect_cmd(f, 0, TAS_CMD_TX_FIN, o.flow, 0);
+	ev = fx_ev_for(&o, TAS_EV_TX_FIN_ACKED, 0);
+	fx_push(f, 0, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 1);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_TXCLOSED);
 
 	assert_int_equal(flextcp_connection_close(&f->ctx, &c), 0);
 	assert_int_equal(flextcp_connection_close(&f->ctx, &c), -1);
-	expect_cmd(f, 0, TAS_CMD_CLOSE, o.flow, 0);
-	ev = ev_for(&o, TAS_EV_CLOSED, 0);
-	push(f, 0, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	fx_expect_cmd(f, 0, TAS_CMD_CLOSE, o.flow, 0);
+	ev = fx_ev_for(&o, TAS_EV_CLOSED, 0);
+	fx_push(f, 0, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 1);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_CLOSED);
 	assert_int_equal(out[0].ev.conn_closed.status, 0);
 	assert_ptr_equal(out[0].ev.conn_closed.conn, &c);
 	/* the flow is gone: later events for it are dropped */
-	ev = ev_for(&o, TAS_EV_RX, 1);
-	push(f, 0, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 0);
+	ev = fx_ev_for(&o, TAS_EV_RX, 1);
+	fx_push(f, 0, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 0);
 	assert_int_equal(libtas_ctx_drops(&f->ctx), 1);
 }
 
@@ -530,17 +408,17 @@ static void test_reset_maps_to_closed_with_status(void **state)
 	struct fx *f = *state;
 	struct flextcp_connection c;
 	struct flextcp_event out[2];
-	struct tas_ev o = open_conn(f, &c, 1), ev;
+	struct tas_ev o = fx_open_conn(f, &c, 1), ev;
 
-	ev = ev_for(&o, TAS_EV_RESET, 0);
+	ev = fx_ev_for(&o, TAS_EV_RESET, 0);
 	ev.status = -ETIMEDOUT;
-	push(f, 1, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	fx_push(f, 1, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 1);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_CLOSED);
 	assert_int_equal(out[0].ev.conn_closed.status, -ETIMEDOUT);
 	assert_ptr_equal(out[0].ev.conn_closed.conn, &c);
 	assert_int_equal(flextcp_connection_close(&f->ctx, &c), -1);
-	expect_no_cmd(f, 1);
+	fx_expect_no_cmd(f, 1);
 }
 
 /* ---- doorbells, hostile events, sleeping ---- */
@@ -549,7 +427,7 @@ static void test_doorbell_written_only_when_sleeping(void **state)
 {
 	struct fx *f = *state;
 	struct flextcp_connection c;
-	struct tas_ev o = open_conn(f, &c, 1);
+	struct tas_ev o = fx_open_conn(f, &c, 1);
 	struct tas_seg_hdr *hdr = harness_hdr(f->h);
 	void *buf;
 
@@ -563,8 +441,8 @@ static void test_doorbell_written_only_when_sleeping(void **state)
 	atomic_store(&hdr->sleeping[0], 1);
 	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 0), 0);
 	assert_int_equal(harness_doorbell_read(f->h, 0), 0);
-	expect_cmd(f, 1, TAS_CMD_TX, o.flow, 50);
-	expect_cmd(f, 1, TAS_CMD_TX, o.flow, 50);
+	fx_expect_cmd(f, 1, TAS_CMD_TX, o.flow, 50);
+	fx_expect_cmd(f, 1, TAS_CMD_TX, o.flow, 50);
 }
 
 static void test_hostile_events_dropped_and_counted(void **state)
@@ -577,53 +455,53 @@ static void test_hostile_events_dropped_and_counted(void **state)
 	uint64_t drops = 0;
 
 	listen_ok(f, &l);
-	o = open_conn(f, &c, 0);
+	o = fx_open_conn(f, &c, 0);
 
-	ev = ev_for(&o, 0xee, 1); /* unknown type */
-	push(f, 0, &ev);
-	ev = ev_for(&o, TAS_EV_RX, 1);
+	ev = fx_ev_for(&o, 0xee, 1); /* unknown type */
+	fx_push(f, 0, &ev);
+	ev = fx_ev_for(&o, TAS_EV_RX, 1);
 	ev.flow ^= 0x55; /* unknown flow */
-	push(f, 0, &ev);
-	ev = ev_for(&o, TAS_EV_RX, 1);
+	fx_push(f, 0, &ev);
+	ev = fx_ev_for(&o, TAS_EV_RX, 1);
 	ev.core = 9; /* core beyond ncores */
-	push(f, 0, &ev);
-	ev = ev_for(&o, TAS_EV_RX, RING + 1); /* more than the ring */
-	push(f, 0, &ev);
-	ev = ev_for(&o, TAS_EV_TX_FREED, 1); /* nothing was sent */
-	push(f, 0, &ev);
-	ev = ev_for(&o, TAS_EV_CLOSED, 0); /* close never asked for */
-	push(f, 0, &ev);
-	ev = ev_for(&o, TAS_EV_MOVED, 0); /* move never asked for */
-	push(f, 0, &ev);
+	fx_push(f, 0, &ev);
+	ev = fx_ev_for(&o, TAS_EV_RX, FX_RING + 1); /* more than the ring */
+	fx_push(f, 0, &ev);
+	ev = fx_ev_for(&o, TAS_EV_TX_FREED, 1); /* nothing was sent */
+	fx_push(f, 0, &ev);
+	ev = fx_ev_for(&o, TAS_EV_CLOSED, 0); /* close never asked for */
+	fx_push(f, 0, &ev);
+	ev = fx_ev_for(&o, TAS_EV_MOVED, 0); /* move never asked for */
+	fx_push(f, 0, &ev);
 	drops += 7;
 	ev = (struct tas_ev){ .type = TAS_EV_LISTEN_OPEN,
 			      .user = (uintptr_t)&c }; /* not a listener */
-	push(f, HARNESS_KIN, &ev);
+	fx_push(f, HARNESS_KIN, &ev);
 	ev.user = 0xdeadbeef;
-	push(f, HARNESS_KIN, &ev);
-	ev = flow_ev(f, TAS_EV_CONN_OPEN, 0, 0x1234); /* nobody connecting */
-	push(f, 0, &ev);
-	ev = flow_ev(f, TAS_EV_CONN_NEW, 0, 0x5678); /* not a listener */
-	push(f, 0, &ev);
+	fx_push(f, HARNESS_KIN, &ev);
+	ev = fx_flow_ev(f, TAS_EV_CONN_OPEN, 0, 0x1234); /* nobody connecting */
+	fx_push(f, 0, &ev);
+	ev = fx_flow_ev(f, TAS_EV_CONN_NEW, 0, 0x5678); /* not a listener */
+	fx_push(f, 0, &ev);
 	drops += 4;
-	ev = flow_ev(f, TAS_EV_CONN_NEW, 0, (uintptr_t)&l);
-	ev.rx_off = SEG_SIZE - 64; /* ring outside the segment */
-	push(f, 0, &ev);
-	ev = flow_ev(f, TAS_EV_CONN_NEW, 1, (uintptr_t)&l);
+	ev = fx_flow_ev(f, TAS_EV_CONN_NEW, 0, (uintptr_t)&l);
+	ev.rx_off = FX_SEG_SIZE - 64; /* ring outside the segment */
+	fx_push(f, 0, &ev);
+	ev = fx_flow_ev(f, TAS_EV_CONN_NEW, 1, (uintptr_t)&l);
 	ev.tx_size = 3000; /* not a power of two */
-	push(f, 1, &ev);
+	fx_push(f, 1, &ev);
 	drops += 2;
-	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 0);
 	assert_int_equal(libtas_ctx_drops(&f->ctx), drops);
 	/* refused flows are closed towards the fast path */
-	expect_cmd(f, 0, TAS_CMD_CLOSE, f->next_flow - 4, 0);
-	expect_cmd(f, 0, TAS_CMD_CLOSE, f->next_flow - 3, 0);
-	expect_cmd(f, 0, TAS_CMD_CLOSE, f->next_flow - 2, 0);
-	expect_cmd(f, 1, TAS_CMD_CLOSE, f->next_flow - 1, 0);
+	fx_expect_cmd(f, 0, TAS_CMD_CLOSE, f->next_flow - 4, 0);
+	fx_expect_cmd(f, 0, TAS_CMD_CLOSE, f->next_flow - 3, 0);
+	fx_expect_cmd(f, 0, TAS_CMD_CLOSE, f->next_flow - 2, 0);
+	fx_expect_cmd(f, 1, TAS_CMD_CLOSE, f->next_flow - 1, 0);
 	/* the good connection still works */
-	ev = ev_for(&o, TAS_EV_RX, 2);
-	push(f, 0, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 1);
+	ev = fx_ev_for(&o, TAS_EV_RX, 2);
+	fx_push(f, 0, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 1);
 	assert_int_equal(out[0].ev.conn_received.len, 2);
 }
 
@@ -636,8 +514,8 @@ static void test_bad_queue_index_stops_queue(void **state)
 	struct flextcp_event out[2];
 
 	atomic_store(&kin->prod, 100000u);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 0);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 0);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 0);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 0);
 	assert_int_equal(libtas_ctx_drops(&f->ctx), 1);
 }
 
@@ -664,10 +542,10 @@ static void test_canwait_and_waitfd_semantics(void **state)
 	/* pending event: may not sleep */
 	assert_int_equal(flextcp_listen_open(&f->ctx, &l, 9, 1, 0), 0);
 	ev.user = (uintptr_t)&l;
-	push(f, HARNESS_KIN, &ev);
+	fx_push(f, HARNESS_KIN, &ev);
 	assert_int_equal(flextcp_context_canwait(&f->ctx), -1);
 	flextcp_block(&f->ctx, 10000); /* returns at once */
-	assert_int_equal(poll_all(&f->ctx, out, 2), 1);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 1);
 	assert_int_equal(flextcp_context_canwait(&f->ctx), 0);
 	flextcp_context_waitclear(&f->ctx);
 	assert_int_equal(flextcp_context_waitfd(&f->ctx),
@@ -680,17 +558,17 @@ static void test_move_retargets_to_new_context(void **state)
 	struct flextcp_context c2;
 	struct flextcp_connection c;
 	struct flextcp_event out[2];
-	struct tas_ev o = open_conn(f, &c, 1), ev;
+	struct tas_ev o = fx_open_conn(f, &c, 1), ev;
 	struct tas_cmd cmd;
 
 	assert_int_equal(flextcp_context_create(&c2), 0);
 	assert_int_equal(flextcp_connection_move(&c2, &c), 0);
 	assert_int_equal(flextcp_connection_move(&c2, &c), -1); /* pending */
-	expect_no_cmd(f, 1);
+	fx_expect_no_cmd(f, 1);
 	assert_true(harness_cmd_pop(f->h, c2.ctx_id_, 1, &cmd));
 	assert_int_equal(cmd.type, TAS_CMD_MOVE);
 	assert_int_equal(cmd.flow, o.flow);
-	ev = ev_for(&o, TAS_EV_MOVED, 0);
+	ev = fx_ev_for(&o, TAS_EV_MOVED, 0);
 	assert_true(harness_ev_push(f->h, c2.ctx_id_, 1, &ev));
 	assert_int_equal(flextcp_context_poll(&c2, 2, out), 1);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_MOVED);
@@ -698,7 +576,7 @@ static void test_move_retargets_to_new_context(void **state)
 	assert_ptr_equal(out[0].ev.conn_moved.conn, &c);
 	/* data now flows on the new context; the old one refuses the conn */
 	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 0), -1);
-	ev = ev_for(&o, TAS_EV_RX, 7);
+	ev = fx_ev_for(&o, TAS_EV_RX, 7);
 	assert_true(harness_ev_push(f->h, c2.ctx_id_, 1, &ev));
 	assert_int_equal(flextcp_context_poll(&c2, 2, out), 1);
 	assert_int_equal(flextcp_connection_rx_done(&c2, &c, 7), 0);
@@ -712,7 +590,7 @@ static void test_full_command_queue_defers_in_order(void **state)
 	struct fx *f = *state;
 	struct flextcp_connection c;
 	struct flextcp_event out[2];
-	struct tas_ev o = open_conn(f, &c, 0);
+	struct tas_ev o = fx_open_conn(f, &c, 0);
 	struct tas_cmd cmd;
 	void *buf;
 	uint32_t n = 0;
@@ -730,11 +608,11 @@ static void test_full_command_queue_defers_in_order(void **state)
 	assert_int_equal(flextcp_connection_tx_close(&f->ctx, &c), 0);
 	assert_int_equal(flextcp_context_canwait(&f->ctx), -1);
 	for (uint32_t i = 0; i < n; i++)
-		expect_cmd(f, 0, TAS_CMD_TX, o.flow, 1);
-	expect_no_cmd(f, 0);
-	assert_int_equal(poll_all(&f->ctx, out, 2), 0);
-	expect_cmd(f, 0, TAS_CMD_TX, o.flow, 5);
-	expect_cmd(f, 0, TAS_CMD_TX_FIN, o.flow, 0);
+		fx_expect_cmd(f, 0, TAS_CMD_TX, o.flow, 1);
+	fx_expect_no_cmd(f, 0);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 2), 0);
+	fx_expect_cmd(f, 0, TAS_CMD_TX, o.flow, 5);
+	fx_expect_cmd(f, 0, TAS_CMD_TX_FIN, o.flow, 0);
 	assert_true(harness_cmd_pop(f->h, f->ctx.ctx_id_, 0, &cmd) == false);
 	assert_int_equal(flextcp_context_canwait(&f->ctx), 0);
 	flextcp_context_waitclear(&f->ctx);
@@ -764,40 +642,41 @@ static void test_listen_close_closes_arrivals_keeps_accepted(void **state)
 	listen_ok(f, &l);
 	assert_int_equal(harness_listen_count(f->h), 1);
 	assert_int_equal(flextcp_listen_accept(&f->ctx, &l, &c), 0);
-	a1 = flow_ev(f, TAS_EV_CONN_NEW, 0, (uintptr_t)&l);
-	push(f, 0, &a1);
-	a2 = flow_ev(f, TAS_EV_CONN_NEW, 1, (uintptr_t)&l);
-	push(f, 1, &a2);
-	ev = ev_for(&a2, TAS_EV_RX, 4); /* unread data: the service RSTs */
-	push(f, 1, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 3); /* 2 NEWCONN, ACCEPT */
+	a1 = fx_flow_ev(f, TAS_EV_CONN_NEW, 0, (uintptr_t)&l);
+	fx_push(f, 0, &a1);
+	a2 = fx_flow_ev(f, TAS_EV_CONN_NEW, 1, (uintptr_t)&l);
+	fx_push(f, 1, &a2);
+	ev = fx_ev_for(&a2, TAS_EV_RX, 4); /* unread data: the service RSTs */
+	fx_push(f, 1, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4),
+			 3); /* 2 NEWCONN, ACCEPT */
 
 	assert_int_equal(flextcp_listen_close(&f->ctx, &l), 0);
 	expect_listen_close(f, &l);
 	assert_int_equal(harness_listen_count(f->h), 0);
 	/* the arrival nobody accepted is closed towards its core */
-	expect_cmd(f, 1, TAS_CMD_CLOSE, a2.flow, 0);
-	expect_no_cmd(f, 0);
+	fx_expect_cmd(f, 1, TAS_CMD_CLOSE, a2.flow, 0);
+	fx_expect_no_cmd(f, 0);
 	assert_int_equal(flextcp_listen_close(&f->ctx, &l), -1); /* twice */
 	assert_int_equal(
 		flextcp_listen_accept(&f->ctx, &l,
 				      &(struct flextcp_connection){ 0 }),
 		-1);
 	/* LISTEN_CLOSED and the closed arrival's events are the library's */
-	ev = ev_for(&a2, TAS_EV_RX, 2);
-	push(f, 1, &ev);
-	ev = ev_for(&a2, TAS_EV_CLOSED, 0);
-	push(f, 1, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
+	ev = fx_ev_for(&a2, TAS_EV_RX, 2);
+	fx_push(f, 1, &ev);
+	ev = fx_ev_for(&a2, TAS_EV_CLOSED, 0);
+	fx_push(f, 1, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 0);
 	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
 	/* the accepted connection is untouched */
-	ev = ev_for(&a1, TAS_EV_RX, 3);
-	push(f, 0, &ev);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 1);
+	ev = fx_ev_for(&a1, TAS_EV_RX, 3);
+	fx_push(f, 0, &ev);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 1);
 	assert_int_equal(out[0].event_type, FLEXTCP_EV_CONN_RECEIVED);
 	assert_ptr_equal(out[0].ev.conn_received.conn, &c);
 	assert_int_equal(flextcp_connection_rx_done(&f->ctx, &c, 3), 0);
-	expect_cmd(f, 0, TAS_CMD_RX_DONE, a1.flow, 3);
+	fx_expect_cmd(f, 0, TAS_CMD_RX_DONE, a1.flow, 3);
 	/* the listener structure can be opened again */
 	listen_ok(f, &l);
 	assert_int_equal(harness_listen_count(f->h), 1);
@@ -816,14 +695,14 @@ static void test_listen_close_returns_accept_handles(void **state)
 	assert_int_equal(flextcp_listen_accept(&f->ctx, &l, &c[1]), 0);
 	assert_int_equal(flextcp_listen_close(&f->ctx, &l), 0);
 	expect_listen_close(f, &l);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 2);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 2);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(out[i].event_type, FLEXTCP_EV_LISTEN_ACCEPT);
 		assert_int_equal(out[i].ev.listen_accept.status, -ECONNABORTED);
 		assert_ptr_equal(out[i].ev.listen_accept.conn, &c[i]);
 	}
 	assert_int_equal(flextcp_connection_close(&f->ctx, &c[0]), -1);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 0);
 	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
 	/* bad arguments */
 	assert_int_equal(flextcp_listen_close(&f->ctx, NULL), -1);
@@ -842,14 +721,14 @@ static void test_listen_close_late_and_opening(void **state)
 	listen_ok(f, &l);
 	assert_int_equal(flextcp_listen_close(&f->ctx, &l), 0);
 	expect_listen_close(f, &l);
-	late = flow_ev(f, TAS_EV_CONN_NEW, 1, (uintptr_t)&l);
-	push(f, 1, &late);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
-	expect_cmd(f, 1, TAS_CMD_CLOSE, late.flow, 0);
-	late = ev_for(&late, TAS_EV_RESET, 0); /* or CLOSED: both end it */
+	late = fx_flow_ev(f, TAS_EV_CONN_NEW, 1, (uintptr_t)&l);
+	fx_push(f, 1, &late);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 0);
+	fx_expect_cmd(f, 1, TAS_CMD_CLOSE, late.flow, 0);
+	late = fx_ev_for(&late, TAS_EV_RESET, 0); /* or CLOSED: both end it */
 	late.status = -ECONNRESET;
-	push(f, 1, &late);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
+	fx_push(f, 1, &late);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 0);
 	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
 
 	/* closed before LISTEN_OPEN came: both answers are swallowed */
@@ -857,10 +736,10 @@ static void test_listen_close_late_and_opening(void **state)
 	assert_int_equal(harness_next_msg(f->h, &m, 1000), 0);
 	assert_int_equal(m.type, TAS_MSG_LISTEN);
 	open.user = m.user;
-	push(f, HARNESS_KIN, &open); /* the daemon answers in order */
+	fx_push(f, HARNESS_KIN, &open); /* the daemon answers in order */
 	assert_int_equal(flextcp_listen_close(&f->ctx, &l2), 0);
 	expect_listen_close(f, &l2);
-	assert_int_equal(poll_all(&f->ctx, out, 4), 0);
+	assert_int_equal(fx_poll_all(&f->ctx, out, 4), 0);
 	assert_int_equal(libtas_ctx_drops(&f->ctx), 0);
 	/* and reopened with the same structure: its answer is reported */
 	listen_ok(f, &l2);
@@ -873,7 +752,7 @@ static void test_connection_accessors(void **state)
 {
 	struct fx *f = *state;
 	struct flextcp_connection c, none = { 0 };
-	struct tas_ev o = open_conn(f, &c, 1);
+	struct tas_ev o = fx_open_conn(f, &c, 1);
 	uint32_t lip = 0, rip = 0;
 	uint16_t lport = 0, rport = 0;
 	void *buf;
@@ -881,9 +760,9 @@ static void test_connection_accessors(void **state)
 	(void)o;
 	assert_int_equal(
 		flextcp_connection_addrs(&c, &lip, &lport, &rip, &rport), 0);
-	assert_int_equal(lip, LOCAL_IP);
+	assert_int_equal(lip, FX_LOCAL_IP);
 	assert_int_equal(lport, 7);
-	assert_int_equal(rip, PEER_IP);
+	assert_int_equal(rip, FX_PEER_IP);
 	assert_int_equal(rport, 40000);
 	assert_int_equal(flextcp_connection_addrs(&c, NULL, NULL, &rip, NULL),
 			 0);
@@ -892,15 +771,15 @@ static void test_connection_accessors(void **state)
 	assert_int_equal(flextcp_connection_addrs(NULL, NULL, NULL, NULL, NULL),
 			 -1);
 
-	assert_int_equal(flextcp_connection_tx_capacity(&c), RING);
-	assert_int_equal(flextcp_connection_tx_space(&c), RING);
+	assert_int_equal(flextcp_connection_tx_capacity(&c), FX_RING);
+	assert_int_equal(flextcp_connection_tx_space(&c), FX_RING);
 	assert_int_equal(flextcp_connection_tx_alloc(&c, 100, &buf), 100);
-	assert_int_equal(flextcp_connection_tx_space(&c), RING - 100);
+	assert_int_equal(flextcp_connection_tx_space(&c), FX_RING - 100);
 	assert_int_equal(flextcp_connection_tx_send(&f->ctx, &c, 100), 0);
-	assert_int_equal(flextcp_connection_tx_space(&c), RING - 100);
+	assert_int_equal(flextcp_connection_tx_space(&c), FX_RING - 100);
 	assert_int_equal(flextcp_connection_tx_close(&f->ctx, &c), 0);
 	assert_int_equal(flextcp_connection_tx_space(&c), 0);
-	assert_int_equal(flextcp_connection_tx_capacity(&c), RING);
+	assert_int_equal(flextcp_connection_tx_capacity(&c), FX_RING);
 	assert_int_equal(flextcp_connection_tx_space(&none), 0);
 	assert_int_equal(flextcp_connection_tx_capacity(&none), 0);
 	assert_int_equal(flextcp_connection_tx_space(NULL), 0);
@@ -974,7 +853,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_no_daemon_fails_with_message),
 		cmocka_unit_test(test_init_abi_mismatch_names_both_versions),
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_init_second_call_returns_zero),
 		T(test_context_create_attaches_queues),
 		T(test_listen_open_result_reported),
