@@ -337,8 +337,66 @@ static int app_ctx_create(struct svc *s, struct fp_app *a)
 	return send_fds(a->sock, &r, &c->evfd, 1);
 }
 
+/* Kick the context's eventfd if the app sleeps on it. */
+static void kin_kick(struct fp_app *a, struct app_ctx *c)
+{
+	struct tas_ctx_shm *cs = (struct tas_ctx_shm *)(a->seg + c->off);
+	uint64_t one = 1;
+
+	/* order the ring publication before reading the flag */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&cs->waiting, memory_order_relaxed) &&
+	    write(c->evfd, &one, sizeof(one)) < 0)
+		return; /* counter full: a wakeup is pending */
+}
+
+/* Move waiting events into kin, oldest first; true if none is left. */
+static bool kin_flush(struct fp_app *a, struct app_ctx *c)
+{
+	uint32_t n;
+
+	if (!c->kin_wn)
+		return true;
+	n = tas_ring_enqueue_burst(&c->kin, c->kin_wait + c->kin_whead,
+				   c->kin_wn);
+	c->kin_wn -= n;
+	c->kin_whead = c->kin_wn ? c->kin_whead + n : 0;
+	if (n)
+		kin_kick(a, c);
+	return !c->kin_wn;
+}
+
+/* Append @e to the waiting events (slide to the front or grow first). */
+static bool kin_wait_push(struct app_ctx *c, const struct tas_ev *e)
+{
+	if (c->kin_whead + c->kin_wn == c->kin_wcap) {
+		if (c->kin_whead >= c->kin_wcap / 2 && c->kin_wcap) {
+			memmove(c->kin_wait, c->kin_wait + c->kin_whead,
+				c->kin_wn * sizeof(*e));
+			c->kin_whead = 0;
+		} else {
+			uint32_t cap =
+				c->kin_wcap ? 2 * c->kin_wcap : TAS_KIN_ENTRIES;
+			struct tas_ev *n =
+				realloc(c->kin_wait, cap * sizeof(*n));
+
+			if (!n)
+				return false;
+			c->kin_wait = n;
+			c->kin_wcap = cap;
+		}
+	}
+	c->kin_wait[c->kin_whead + c->kin_wn++] = *e;
+	return true;
+}
+
 /**
  * app_kin_post - queue a control-thread event for one of @a's contexts
+ *
+ * When kin is full the event waits in the daemon (app_kin_retry) and keeps
+ * its order; it is lost only when that memory cannot be had.
+ *
+ * Return: false if the context does not exist or the event was lost.
  */
 bool app_kin_post(struct fp_app *a, uint16_t ctx, const struct tas_ev *e)
 {
@@ -347,15 +405,30 @@ bool app_kin_post(struct fp_app *a, uint16_t ctx, const struct tas_ev *e)
 	if (ctx >= TAS_MAX_CTX || !a->ctx[ctx].used)
 		return false;
 	c = &a->ctx[ctx];
-	if (tas_ring_enqueue_burst(&c->kin, e, 1) != 1)
-		return false;
-	uint64_t one = 1;
-	struct tas_ctx_shm *cs = (struct tas_ctx_shm *)(a->seg + c->off);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&cs->waiting, memory_order_relaxed))
-		if (write(c->evfd, &one, sizeof(one)) < 0)
-			return true; /* counter full: a wakeup is pending */
-	return true;
+	if (kin_flush(a, c) && tas_ring_enqueue_burst(&c->kin, e, 1) == 1) {
+		kin_kick(a, c);
+		return true;
+	}
+	if (kin_wait_push(c, e))
+		return true;
+	log_warn("app %u: context %u: event lost (out of memory)", a->id, ctx);
+	return false;
+}
+
+/**
+ * app_kin_retry - move events that found kin full into it (timer tick)
+ */
+void app_kin_retry(struct svc *s)
+{
+	for (unsigned i = 0; i < SVC_MAX_APPS; i++) {
+		struct fp_app *a = &s->apps[i];
+
+		if (!a->used || a->dying || !a->seg)
+			continue;
+		for (unsigned k = 0; k < TAS_MAX_CTX; k++)
+			if (a->ctx[k].used && a->ctx[k].kin_wn)
+				kin_flush(a, &a->ctx[k]);
+	}
 }
 
 /* ---- zero-copy regions ---- */
@@ -506,9 +579,11 @@ static void app_free(struct svc *s, struct fp_app *a)
 		munmap(a->seg, a->seg_size);
 	if (a->memfd >= 0)
 		close(a->memfd);
-	for (unsigned i = 0; i < TAS_MAX_CTX; i++)
+	for (unsigned i = 0; i < TAS_MAX_CTX; i++) {
 		if (a->ctx[i].used)
 			close(a->ctx[i].evfd);
+		free(a->ctx[i].kin_wait);
+	}
 	free(a->slot_used);
 	pthread_mutex_destroy(&a->pool_lock);
 	if (a->seg)

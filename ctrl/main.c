@@ -36,6 +36,7 @@ static int add_fd(struct svc *s, int fd, uint32_t tag, uint32_t idx)
 void svc_drain_core(struct svc *s, unsigned k)
 {
 	static struct fp_frame frames[16];
+	static unsigned depth;
 	struct fp_note notes[32];
 	uint64_t v;
 	unsigned n;
@@ -43,9 +44,16 @@ void svc_drain_core(struct svc *s, unsigned k)
 	if (read(fp_core_ctrl_fd(s->cores[k]), &v, sizeof(v)) < 0 &&
 	    errno != EAGAIN)
 		log_warn("core %u: ctrl fd: %s", k, strerror(errno));
-	while ((n = fp_core_take_exc(s->cores[k], frames, 16)) > 0)
+	/* An ARP answer dispatches the opens that waited for it, and
+	 * svc_post_cmd drains while a core's ring is full: exceptions are
+	 * taken at the outer level only (frames[] is still being read
+	 * there); notes never wait. */
+	depth++;
+	while (depth == 1 &&
+	       (n = fp_core_take_exc(s->cores[k], frames, 16)) > 0)
 		for (unsigned i = 0; i < n; i++)
 			slow_exception(s, &frames[i]);
+	depth--;
 	while ((n = fp_core_take_notes(s->cores[k], notes, 32)) > 0)
 		for (unsigned i = 0; i < n; i++) {
 			if (notes[i].type == FP_NOTE_APP_DELETED)
@@ -101,6 +109,7 @@ static int run(struct svc *s, int sigfd, int tfd, int ccfd)
 			case TAG_TIMER:
 				if (read(tfd, &v, sizeof(v)) > 0)
 					slow_tick(s, svc_now_ns());
+				app_kin_retry(s);
 				app_region_sweep(s);
 				for (unsigned k = 0; k < s->ncores; k++)
 					svc_drain_core(s, k);

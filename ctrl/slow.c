@@ -81,33 +81,78 @@ static void arp_send(struct svc *s, uint16_t op, const uint8_t *dmac,
 	s->ctr_arp_tx++;
 }
 
-static void connect_fail(struct svc *s, struct arp_wait *w, int err)
+/* An active open that cannot go on: the app hears why, its port and
+ * buffer slot go back. */
+static void connect_fail(struct svc *s, const struct fp_cmd *cmd, int err)
 {
 	struct tas_ev e = { .type = TAS_EV_CONN_OPEN,
 			    .status = (int16_t)err,
-			    .user = w->cmd.user };
-
-	app_kin_post(w->cmd.app, w->cmd.ctx_id, &e);
-	slow_port_free(s, w->cmd.conn.local_port);
-	/* the buffer slot goes back through the pool */
+			    .user = cmd->user };
 	struct fp_pool_ops ops;
+
+	app_kin_post(cmd->app, cmd->ctx_id, &e);
+	slow_port_free(s, cmd->conn.local_port);
 	app_pool_ops(&ops);
-	ops.free(w->cmd.app, w->cmd.conn.buf_slot);
-	w->used = false;
+	ops.free(cmd->app, cmd->conn.buf_slot);
 }
 
-static void connect_dispatch(struct svc *s, struct arp_wait *w,
+static void connect_dispatch(struct svc *s, struct fp_cmd *cmd,
 			     const uint8_t *mac)
 {
 	/* the flow lives on the core whose queue receives its segments */
 	unsigned k =
-		nic_flow_queue(s->nic, s->cfg.ip, w->cmd.conn.local_port,
-			       w->cmd.conn.remote_ip, w->cmd.conn.remote_port) %
+		nic_flow_queue(s->nic, s->cfg.ip, cmd->conn.local_port,
+			       cmd->conn.remote_ip, cmd->conn.remote_port) %
 		s->ncores;
 
-	memcpy(w->cmd.conn.mac, mac, 6);
-	svc_post_cmd(s, k, &w->cmd);
-	w->used = false;
+	memcpy(cmd->conn.mac, mac, 6);
+	svc_post_cmd(s, k, cmd);
+}
+
+/* The waiting entry of next hop @ip, or a free one for it (NULL: the
+ * table is full). */
+static struct arp_wait *arp_wait_get(struct svc *s, uint32_t ip)
+{
+	struct arp_wait *free_w = NULL;
+
+	for (unsigned i = 0; i < ARP_PENDING; i++) {
+		struct arp_wait *w = &s->arpq[i];
+
+		if (w->used && w->ip == ip)
+			return w;
+		if (!w->used && !free_w)
+			free_w = w;
+	}
+	return free_w;
+}
+
+/* Queue @cmd behind the ARP answer for @w's next hop; -ENOBUFS without
+ * memory. */
+static int arp_wait_add(struct arp_wait *w, const struct fp_cmd *cmd)
+{
+	if (w->ncmds == w->cap) {
+		uint32_t cap = w->cap ? 2 * w->cap : ARP_WAIT_INIT;
+		struct fp_cmd *n = realloc(w->cmds, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOBUFS;
+		w->cmds = n;
+		w->cap = cap;
+	}
+	w->cmds[w->ncmds++] = *cmd;
+	return 0;
+}
+
+/* Take @w's waiting opens and free the entry first: dispatching waits for
+ * core rings and drains exceptions meanwhile, which may resolve (or
+ * re-request) the same next hop. */
+static struct fp_cmd *arp_wait_take(struct arp_wait *w, uint32_t *n)
+{
+	struct fp_cmd *cmds = w->cmds;
+
+	*n = w->ncmds;
+	memset(w, 0, sizeof(*w));
+	return cmds;
 }
 
 static void arp_learn(struct svc *s, uint32_t ip, const uint8_t *mac,
@@ -135,9 +180,19 @@ static void arp_learn(struct svc *s, uint32_t ip, const uint8_t *mac,
 	memcpy(e->mac, mac, 6);
 	e->valid = true;
 	e->expires_ns = now + ARP_TTL_NS;
-	for (unsigned i = 0; i < ARP_PENDING; i++)
-		if (s->arpq[i].used && s->arpq[i].ip == ip)
-			connect_dispatch(s, &s->arpq[i], mac);
+	for (unsigned i = 0; i < ARP_PENDING; i++) {
+		uint8_t m[6];
+		struct fp_cmd *cmds;
+		uint32_t n;
+
+		if (!s->arpq[i].used || s->arpq[i].ip != ip)
+			continue;
+		memcpy(m, mac, 6); /* @mac may be the frame being drained */
+		cmds = arp_wait_take(&s->arpq[i], &n);
+		for (uint32_t j = 0; j < n; j++)
+			connect_dispatch(s, &cmds[j], m);
+		free(cmds);
+	}
 }
 
 static void arp_input(struct svc *s, const struct pkt *p, uint64_t now)
@@ -217,9 +272,16 @@ void slow_tick(struct svc *s, uint64_t now)
 		if (!w->used || now < w->next_try_ns)
 			continue;
 		if (w->tries >= ARP_TRIES) {
+			struct fp_cmd *cmds;
+			uint32_t n;
+
 			ip_str(w->ip, ips);
-			log_warn("arp: no answer from %s, connect fails", ips);
-			connect_fail(s, w, -EHOSTUNREACH);
+			cmds = arp_wait_take(w, &n);
+			log_warn("arp: no answer from %s, %u connects fail",
+				 ips, n);
+			for (uint32_t j = 0; j < n; j++)
+				connect_fail(s, &cmds[j], -EHOSTUNREACH);
+			free(cmds);
 			continue;
 		}
 		w->tries++;
@@ -241,6 +303,7 @@ static int port_alloc(struct svc *s)
 		if (!s->port_used[p]) {
 			s->port_used[p] = 1;
 			s->port_next = p + 1;
+			s->ports_in_use++;
 			return (int)(EPHEMERAL_LO + p);
 		}
 	}
@@ -252,8 +315,11 @@ static int port_alloc(struct svc *s)
  */
 void slow_port_free(struct svc *s, uint16_t port)
 {
-	if (port >= EPHEMERAL_LO && port <= EPHEMERAL_HI)
+	if (port >= EPHEMERAL_LO && port <= EPHEMERAL_HI &&
+	    s->port_used[port - EPHEMERAL_LO]) {
 		s->port_used[port - EPHEMERAL_LO] = 0;
+		s->ports_in_use--;
+	}
 }
 
 /**
@@ -263,10 +329,11 @@ int slow_connect(struct svc *s, struct fp_app *a, uint16_t ctx, uint64_t user,
 		 uint32_t ip_host, uint16_t port)
 {
 	struct tas_ev e = { .type = TAS_EV_CONN_OPEN, .user = user };
-	struct fp_pool_ops ops;
-	struct arp_wait *w = NULL;
+	struct fp_cmd cmd = { .type = FP_CMD_CONNECT };
 	uint32_t ip = htonl(ip_host), hop, mask;
+	struct fp_pool_ops ops;
 	struct arp_entry *ae;
+	struct arp_wait *w = NULL;
 	uint32_t slot;
 	int lport;
 
@@ -278,13 +345,17 @@ int slow_connect(struct svc *s, struct fp_app *a, uint16_t ctx, uint64_t user,
 		e.status = !hop ? -ENETUNREACH : -EINVAL;
 		goto fail;
 	}
-	for (unsigned i = 0; i < ARP_PENDING; i++)
-		if (!s->arpq[i].used) {
-			w = &s->arpq[i];
-			break;
+	ae = arp_find(s, hop);
+	if (!ae || ae->expires_ns <= svc_now_ns()) {
+		ae = NULL;
+		w = arp_wait_get(s, hop);
+		if (!w) { /* ARP_PENDING next hops unresolved at once */
+			e.status = -ENOBUFS;
+			goto fail;
 		}
+	}
 	app_pool_ops(&ops);
-	if (!w || ops.alloc(a, &slot)) {
+	if (ops.alloc(a, &slot)) {
 		e.status = -ENOBUFS;
 		goto fail;
 	}
@@ -294,22 +365,25 @@ int slow_connect(struct svc *s, struct fp_app *a, uint16_t ctx, uint64_t user,
 		e.status = (int16_t)lport;
 		goto fail;
 	}
-	memset(w, 0, sizeof(*w));
-	w->used = true;
-	w->ip = hop;
-	w->cmd.type = FP_CMD_CONNECT;
-	w->cmd.app_id = a->id;
-	w->cmd.app = a;
-	w->cmd.ctx_id = ctx;
-	w->cmd.user = user;
-	w->cmd.conn.remote_ip = ip;
-	w->cmd.conn.remote_port = port;
-	w->cmd.conn.local_port = (uint16_t)lport;
-	w->cmd.conn.buf_slot = slot;
-	ae = arp_find(s, hop);
-	if (ae && ae->expires_ns > svc_now_ns()) {
-		connect_dispatch(s, w, ae->mac);
-	} else {
+	cmd.app_id = a->id;
+	cmd.app = a;
+	cmd.ctx_id = ctx;
+	cmd.user = user;
+	cmd.conn.remote_ip = ip;
+	cmd.conn.remote_port = port;
+	cmd.conn.local_port = (uint16_t)lport;
+	cmd.conn.buf_slot = slot;
+	if (ae) {
+		connect_dispatch(s, &cmd, ae->mac);
+		return 0;
+	}
+	if (arp_wait_add(w, &cmd)) {
+		connect_fail(s, &cmd, -ENOBUFS);
+		return 0;
+	}
+	if (!w->used) { /* first open to this next hop: ask now */
+		w->used = true;
+		w->ip = hop;
 		w->next_try_ns = 0;
 		slow_tick(s, svc_now_ns());
 	}
@@ -472,11 +546,23 @@ void slow_app_gone(struct svc *s, struct fp_app *a)
 		if (s->lclose[i].used && s->lclose[i].app == a)
 			s->lclose[i].used = false;
 	}
-	for (unsigned i = 0; i < ARP_PENDING; i++)
-		if (s->arpq[i].used && s->arpq[i].cmd.app == a) {
-			slow_port_free(s, s->arpq[i].cmd.conn.local_port);
-			s->arpq[i].used = false;
+	for (unsigned i = 0; i < ARP_PENDING; i++) {
+		struct arp_wait *w = &s->arpq[i];
+		uint32_t keep = 0;
+
+		if (!w->used)
+			continue;
+		/* the app's buffer slots go with its segment */
+		for (uint32_t j = 0; j < w->ncmds; j++) {
+			if (w->cmds[j].app == a)
+				slow_port_free(s, w->cmds[j].conn.local_port);
+			else
+				w->cmds[keep++] = w->cmds[j];
 		}
+		w->ncmds = keep;
+		if (!keep)
+			free(arp_wait_take(w, &keep));
+	}
 }
 
 /* ---- tasctl text ---- */
@@ -520,14 +606,15 @@ void slow_stats_text(struct svc *s, int fd)
 		buf + o, sizeof(buf) - o,
 		"arp_rx %llu\narp_tx %llu\nicmp_echo_replies %llu\n"
 		"exception_drops %llu\napps_registered %llu\n"
-		"app_protocol_errors %llu\nzc_requests_refused %llu\n",
+		"app_protocol_errors %llu\nzc_requests_refused %llu\n"
+		"ports_in_use %u\n",
 		(unsigned long long)s->ctr_arp_rx,
 		(unsigned long long)s->ctr_arp_tx,
 		(unsigned long long)s->ctr_icmp_echo,
 		(unsigned long long)s->ctr_exc_drop,
 		(unsigned long long)s->ctr_apps,
 		(unsigned long long)s->ctr_app_errors,
-		(unsigned long long)s->ctr_zc_refused);
+		(unsigned long long)s->ctr_zc_refused, s->ports_in_use);
 	if (s->link_nic) {
 		struct nic_link_stats ls;
 

@@ -17,7 +17,10 @@
 #define SVC_MAX_APPS 256
 #define SVC_MAX_LISTEN 256
 #define ARP_CACHE 256
+/* next hops being resolved at a time, and the first size of the array of
+ * active opens waiting for one */
 #define ARP_PENDING 256
+#define ARP_WAIT_INIT 16
 #define EPHEMERAL_LO 32768
 #define EPHEMERAL_HI 60999
 
@@ -28,6 +31,11 @@ struct app_ctx {
 	uint64_t off; /* struct tas_ctx_shm in the segment */
 	int evfd;
 	struct tas_ring kin; /* we produce */
+	/* events that found kin full, oldest at kin_whead: they go before
+	 * any newer one, retried on every post and every tick (a lost
+	 * CONN_OPEN leaves the app waiting for it forever) */
+	struct tas_ev *kin_wait;
+	uint32_t kin_whead, kin_wn, kin_wcap;
 };
 
 /* An app (one socket connection); the cores see it as struct fp_app. */
@@ -89,13 +97,16 @@ struct arp_entry {
 	uint64_t expires_ns;
 };
 
-/* An active open waiting for ARP. */
+/* A next hop being resolved and the active opens waiting for it: each
+ * holds a local port and a buffer slot, so their number is bounded by the
+ * ephemeral ports, not by this table. */
 struct arp_wait {
 	bool used;
-	uint32_t ip;	   /* next hop */
-	struct fp_cmd cmd; /* FP_CMD_CONNECT, MAC still to fill */
+	uint32_t ip; /* next hop */
 	uint64_t next_try_ns;
 	unsigned tries;
+	struct fp_cmd *cmds; /* FP_CMD_CONNECT, MAC still to fill */
+	uint32_t ncmds, cap;
 };
 
 struct svc {
@@ -116,6 +127,7 @@ struct svc {
 	struct arp_wait arpq[ARP_PENDING];
 	uint8_t port_used[EPHEMERAL_HI - EPHEMERAL_LO + 1];
 	uint32_t port_next;
+	uint32_t ports_in_use; /* set in port_used (tasctl: ports_in_use) */
 	uint64_t ctr_arp_rx, ctr_arp_tx, ctr_icmp_echo, ctr_exc_drop;
 	uint64_t ctr_apps, ctr_app_errors;
 	uint64_t ctr_zc_refused; /* bad MEM_ALLOC / MEM_FREE requests */
@@ -132,6 +144,7 @@ void app_deleted_ack(struct svc *s, uint32_t app_id);
 void app_pool_ops(struct fp_pool_ops *ops);
 void app_region_sweep(struct svc *s);
 bool app_kin_post(struct fp_app *a, uint16_t ctx, const struct tas_ev *e);
+void app_kin_retry(struct svc *s);
 
 /* slow.c */
 void slow_exception(struct svc *s, const struct fp_frame *fr);

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tcp/fp_int.h"
@@ -469,9 +470,36 @@ static void cmd_app_del(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
 	fp_note_post(c, &n);
 }
 
+/* Room for one more note at the end of the backlog: slide the queued
+ * ones to the front once at least half of the array lies before them, else
+ * double the array. Amortized O(1) per note. */
+static bool note_backlog_room(struct fp_core *c)
+{
+	struct fp_note *nb;
+	uint32_t cap = c->note_backlog_cap;
+
+	if (c->note_backlog_head + c->nnote_backlog < cap)
+		return true;
+	if (c->note_backlog_head >= cap / 2) {
+		memmove(c->note_backlog, c->note_backlog + c->note_backlog_head,
+			c->nnote_backlog * sizeof(*nb));
+		c->note_backlog_head = 0;
+		return true;
+	}
+	if (cap >= NOTE_BACKLOG_MAX)
+		return false;
+	nb = realloc(c->note_backlog, 2 * (size_t)cap * sizeof(*nb));
+	if (!nb)
+		return false;
+	c->note_backlog = nb;
+	c->note_backlog_cap = 2 * cap;
+	return true;
+}
+
 /**
  * fp_note_post - tell the control thread something; never blocks (a full
- * ring spills into a local backlog that fp_note_flush retries)
+ * ring spills into a local backlog that fp_note_flush retries; the backlog
+ * grows, a note is dropped and counted only when memory runs out)
  */
 void fp_note_post(struct fp_core *c, const struct fp_note *n)
 {
@@ -479,14 +507,15 @@ void fp_note_post(struct fp_core *c, const struct fp_note *n)
 	if (!c->nnote_backlog &&
 	    tas_ring_enqueue_burst(&c->note_out, n, 1) == 1)
 		return;
-	if (c->nnote_backlog < NOTE_BACKLOG)
-		c->note_backlog[c->nnote_backlog++] = *n;
-	else
+	if (!note_backlog_room(c)) {
 		stat_add(c, ST_DROP_EXC_FULL, 1);
+		return;
+	}
+	c->note_backlog[c->note_backlog_head + c->nnote_backlog++] = *n;
 }
 
 /**
- * fp_note_flush - retry notes that found the ring full
+ * fp_note_flush - retry notes that found the ring full, oldest first
  */
 void fp_note_flush(struct fp_core *c)
 {
@@ -494,11 +523,12 @@ void fp_note_flush(struct fp_core *c)
 
 	if (!c->nnote_backlog)
 		return;
-	done = tas_ring_enqueue_burst(&c->note_out, c->note_backlog,
+	done = tas_ring_enqueue_burst(&c->note_out,
+				      c->note_backlog + c->note_backlog_head,
 				      c->nnote_backlog);
-	memmove(c->note_backlog, c->note_backlog + done,
-		(c->nnote_backlog - done) * sizeof(c->note_backlog[0]));
 	c->nnote_backlog -= done;
+	c->note_backlog_head =
+		c->nnote_backlog ? c->note_backlog_head + done : 0;
 	c->kick_ctrl = true;
 }
 

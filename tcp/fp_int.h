@@ -13,6 +13,8 @@
 #include "tcp/pacer.h"
 
 #define RX_BURST 32
+/* frames received per poll at most */
+#define RX_BUDGET (8 * RX_BURST)
 #define TXQ_MAX 64
 #define MAX_CTX 256
 #define MAX_LISTENERS 64
@@ -21,7 +23,9 @@
 #define EXC_RING 256
 #define NOTE_RING 256
 #define APP_CMD_BURST 64
+/* first size of the note backlog; it grows up to NOTE_BACKLOG_MAX notes */
 #define NOTE_BACKLOG 4096
+#define NOTE_BACKLOG_MAX (1u << 20)
 #define PACER_SLOTS 4096   /* wheel buckets: a 4 ms horizon ... */
 #define PACER_GRAN_NS 1000 /* ... of 1 us each */
 #define PACER_BURST 64	   /* flows taken from the pacer per call */
@@ -93,8 +97,11 @@ struct fp_core {
 	uint8_t txhdr[TXQ_MAX][NIC_HDR_MAX];
 	unsigned ntx;
 	uint8_t *scratch; /* receive sink of flows whose app is gone */
+	/* notes that found note_out full, oldest at note_backlog_head; the
+	 * array grows rather than drop one (a lost PORT_FREE leaks a port,
+	 * a lost APP_DELETED an app) */
 	struct fp_note *note_backlog;
-	uint32_t nnote_backlog;
+	uint32_t nnote_backlog, note_backlog_head, note_backlog_cap;
 	struct fp_cc_slot *cc; /* one per flow index */
 	_Atomic uint32_t cc_hiwater;
 	uint64_t tx_seq;  /* cookie of the last descriptor handed out */
@@ -111,15 +118,28 @@ struct fp_core {
 	uint32_t *pl_free, pl_nfree;
 	uint8_t *pl_join; /* a scattered frame put back together */
 
-	/* --- rings with the control thread (private memory) --- */
+	/* --- rings with the control thread (private memory) ---
+	 * The core's own handles: it consumes cmd_in and frame_in and
+	 * produces exc_out and note_out. A tas_ring handle holds its side's
+	 * authoritative index and a cached copy of the other side's, so each
+	 * thread needs a handle of its own (the ctl_* ones below): one handle
+	 * written by both threads loses or repeats entries. */
 	struct tas_ring cmd_in, frame_in, exc_out, note_out;
 	void *ring_mem[4];
+
+	/* --- the control thread's handles on the same rings: written by
+	 * the control thread only (fp_core_post_cmd, fp_core_post_frame,
+	 * fp_core_take_exc, fp_core_take_notes) --- */
+	_Alignas(64) struct tas_ring ctl_cmd_in, ctl_frame_in, ctl_exc_out,
+		ctl_note_out;
 
 	_Alignas(64) _Atomic uint64_t stats[ST__NR];
 };
 
 _Static_assert(offsetof(struct fp_core, stats) % 64 == 0,
 	       "stats on their own cache lines");
+_Static_assert(offsetof(struct fp_core, ctl_cmd_in) % 64 == 0,
+	       "control-thread ring handles off the core's cache lines");
 
 static inline void stat_add(struct fp_core *c, unsigned s, uint64_t n)
 {

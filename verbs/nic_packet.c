@@ -57,7 +57,9 @@
 
 #include "verbs/nic.h"
 
-#define PKT_DEFAULT_RX_FRAMES 1024u
+/* 8 MiB of 2 KiB slots: room for a burst of replies to thousands of
+ * connections while the core is off the CPU */
+#define PKT_DEFAULT_RX_FRAMES 4096u
 #define PKT_DEFAULT_TX_FRAMES 512u
 #define PKT_MAX_FRAMES 65536u
 #define PKT_PAGE 4096u

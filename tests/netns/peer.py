@@ -148,6 +148,70 @@ def sink(a):
     return 0
 
 
+def echo_server(a):
+    """listen with a deep backlog and echo every byte on every connection,
+    until killed or --timeout seconds pass; prints the totals at the end."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = a.max_conns + 64
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (want if hard == resource.RLIM_INFINITY
+                            else min(want, hard), hard))
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", a.port))
+    ls.listen(a.backlog)
+    ls.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(ls, selectors.EVENT_READ, None)
+    if a.ready:
+        open(a.ready, "w").close()
+    accepted = echoed = 0
+    deadline = time.time() + a.timeout
+    while time.time() < deadline:
+        for key, ev in sel.select(timeout=0.5):
+            s = key.fileobj
+            if s is ls:
+                while True:
+                    try:
+                        c, _ = ls.accept()
+                    except BlockingIOError:
+                        break
+                    c.setblocking(False)
+                    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    sel.register(c, selectors.EVENT_READ, [b""])
+                    accepted += 1
+                continue
+            out = key.data
+            if ev & selectors.EVENT_READ and not out[0]:
+                try:
+                    d = s.recv(65536)
+                except BlockingIOError:
+                    continue
+                except ConnectionError:
+                    d = b""
+                if not d:
+                    sel.unregister(s)
+                    s.close()
+                    continue
+                out[0] = d
+            try:
+                n = s.send(out[0])
+            except BlockingIOError:
+                n = 0
+            except ConnectionError:
+                sel.unregister(s)
+                s.close()
+                continue
+            echoed += n
+            out[0] = out[0][n:]
+            sel.modify(s, selectors.EVENT_WRITE if out[0]
+                       else selectors.EVENT_READ, out)
+    print(f"echo-server: {accepted} connections, {echoed} bytes echoed")
+    return 0
+
+
 def refused(a):
     try:
         socket.create_connection((a.ip, a.port), timeout=5)
@@ -213,6 +277,12 @@ def main():
     c.add_argument("--ready")
     c.add_argument("--pause-after", type=int, default=0)
     c.add_argument("--pause", type=float, default=0)
+    c = sub.add_parser("echo-server")
+    c.add_argument("--port", type=int, required=True)
+    c.add_argument("--backlog", type=int, default=65535)
+    c.add_argument("--max-conns", type=int, default=1024)
+    c.add_argument("--timeout", type=float, default=120)
+    c.add_argument("--ready")
     c = sub.add_parser("tcpinfo")
     c.add_argument("--ip", required=True)
     c.add_argument("--port", type=int, required=True)
@@ -223,7 +293,8 @@ def main():
         c.add_argument("--port", type=int, required=True)
     a = p.parse_args()
     fn = {"echo-clients": echo_clients, "echo-cycles": echo_cycles,
-          "source": source, "sink": sink, "tcpinfo": tcpinfo, "refused": refused,
+          "source": source, "sink": sink, "echo-server": echo_server,
+          "tcpinfo": tcpinfo, "refused": refused,
           "reset": reset}[a.cmd]
     sys.exit(fn(a))
 

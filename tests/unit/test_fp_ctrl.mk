@@ -1,0 +1,1 @@
+test_fp_ctrl_EXTRA := tests/unit/fp_harness.c
