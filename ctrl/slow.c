@@ -656,23 +656,37 @@ void slow_stats_text(struct svc *s, int fd)
  */
 void slow_conns_text(struct svc *s, int fd)
 {
-	static struct fp_dump_row rows[4096];
+	const uint32_t max = 4096;
 	char line[544], a[16], b[16];
 
 	for (unsigned k = 0; k < s->ncores; k++) {
-		struct fp_dump d = { .rows = rows, .max = 4096 };
-		struct fp_cmd c = { .type = FP_CMD_DUMP, .dump = &d };
+		/* the core writes into it: on the heap, and left to the core
+		 * if it does not answer in time */
+		struct fp_dump *d =
+			calloc(1, sizeof(*d) + max * sizeof(*d->rows));
+		struct fp_cmd c = { .type = FP_CMD_DUMP, .dump = d };
 		uint64_t until = svc_now_ns() + 500000000ull;
 
-		if (!fp_core_post_cmd(s->cores[k], &c))
+		if (!d)
+			break;
+		d->rows = (struct fp_dump_row *)(d + 1);
+		d->max = max;
+		if (!fp_core_post_cmd(s->cores[k], &c)) {
+			free(d);
 			continue;
-		while (!atomic_load_explicit(&d.done, memory_order_acquire) &&
+		}
+		while (!atomic_load_explicit(&d->done, memory_order_acquire) &&
 		       svc_now_ns() < until)
 			;
-		if (!atomic_load_explicit(&d.done, memory_order_acquire))
-			continue; /* core stuck: say nothing rather than lie */
-		for (uint32_t i = 0; i < d.n; i++) {
-			struct fp_dump_row *r = &rows[i];
+		if (!atomic_load_explicit(&d->done, memory_order_acquire)) {
+			/* core stuck: say nothing rather than lie; the dump
+			 * stays allocated (leaked) since the core may still
+			 * fill it */
+			log_warn("tasctl conns: core %u did not answer", k);
+			continue;
+		}
+		for (uint32_t i = 0; i < d->n; i++) {
+			struct fp_dump_row *r = &d->rows[i];
 			int n;
 
 			const struct cc_flow *cf =
@@ -720,6 +734,7 @@ void slow_conns_text(struct svc *s, int fd)
 				n = (int)sizeof(line) - 1;
 			text_send(fd, line, (size_t)n);
 		}
+		free(d);
 	}
 	text_end(fd);
 }
