@@ -63,6 +63,8 @@ void svc_drain_core(struct svc *s, unsigned k)
 				slow_listen_ack(s, &notes[i]);
 			else if (notes[i].type == FP_NOTE_PORT_FREE)
 				slow_port_free(s, notes[i].port);
+			else if (notes[i].type == FP_NOTE_CONNECT_FAILED)
+				slow_connect_failed(s, &notes[i]);
 		}
 }
 

@@ -311,6 +311,27 @@ static int port_alloc(struct svc *s)
 }
 
 /**
+ * slow_connect_failed - a core had no flow slot for an active open: the
+ * app hears it on kin (which queues rather than drops) and the port goes
+ */
+void slow_connect_failed(struct svc *s, const struct fp_note *n)
+{
+	struct tas_ev e = { .type = TAS_EV_CONN_OPEN,
+			    .status = (int16_t)n->status,
+			    .user = n->user };
+
+	for (unsigned i = 0; i < SVC_MAX_APPS; i++) {
+		struct fp_app *a = &s->apps[i];
+
+		if (a->used && !a->dying && a->id == n->app_id) {
+			app_kin_post(a, n->ctx_id, &e);
+			break;
+		}
+	}
+	slow_port_free(s, n->port);
+}
+
+/**
  * slow_port_free - an active open's local port is free again
  */
 void slow_port_free(struct svc *s, uint16_t port)

@@ -153,6 +153,7 @@ void slow_tick(struct svc *s, uint64_t now_ns);
 int slow_connect(struct svc *s, struct fp_app *a, uint16_t ctx, uint64_t user,
 		 uint32_t ip_host, uint16_t port);
 void slow_port_free(struct svc *s, uint16_t port);
+void slow_connect_failed(struct svc *s, const struct fp_note *n);
 int slow_listen(struct svc *s, struct fp_app *a, const struct tas_msg *m);
 int slow_listen_close(struct svc *s, struct fp_app *a, const struct tas_msg *m);
 void slow_app_gone(struct svc *s, struct fp_app *a);

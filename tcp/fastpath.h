@@ -148,14 +148,18 @@ enum fp_note_type {
 	FP_NOTE_LISTEN_DONE,	 /* a listener is active on this core */
 	FP_NOTE_LISTEN_CLOSED,	 /* ... and gone again */
 	FP_NOTE_PORT_FREE,	 /* active-open local port can be reused */
+	FP_NOTE_CONNECT_FAILED,	 /* an active open found no flow slot: tell
+				  * the app (kin) and free the port */
 };
 
 struct fp_note {
 	uint32_t type;
 	uint32_t app_id;
 	uint16_t port;
-	uint16_t pad[3];
-	uint64_t user; /* LISTEN_*: the listener's app cookie */
+	uint16_t ctx_id; /* CONNECT_FAILED */
+	int32_t status;	 /* CONNECT_FAILED: negative errno */
+	uint64_t user;	 /* LISTEN_*: the listener's app cookie;
+			  * CONNECT_FAILED: the connection's */
 };
 
 /* Callbacks into the control thread's buffer pool (mutex-protected there;

@@ -18,6 +18,7 @@ struct flow {
 	bool passive;	  /* from a listener: CONN_NEW, else CONN_OPEN */
 	bool open_posted; /* CONN_NEW/CONN_OPEN event delivered */
 	bool app_closed;  /* TAS_CMD_CLOSE seen: no more app events */
+	bool closed_due;  /* ... but its TAS_EV_CLOSED is still to post */
 	bool dead;	  /* engine reached CLOSED / reset: waits for the
 			     * app's close before the slot is reused */
 	bool dirty;	  /* on the output list */

@@ -96,6 +96,18 @@ bool fp_flow_deliver(struct fp_core *c, struct flow *f)
 	struct fp_ctx *x;
 	struct tas_ev e;
 
+	if (f->closed_due && f->ctx >= 0 && c->ctx[f->ctx].used &&
+	    !c->ctx[f->ctx].dead) {
+		/* the TAS_CMD_CLOSE answer that found the ring full */
+		memset(&e, 0, sizeof(e));
+		e.type = TAS_EV_CLOSED;
+		e.core = (uint8_t)c->id;
+		e.flow = flow_handle(&c->ft, f);
+		e.user = f->user;
+		if (!fp_ev_post(c, &c->ctx[f->ctx], &e))
+			return false;
+	}
+	f->closed_due = false;
 	if (f->app_closed || f->ctx < 0)
 		return true;
 	x = &c->ctx[f->ctx];
@@ -229,11 +241,9 @@ static void app_close(struct fp_core *c, struct fp_ctx *x, struct flow *f,
 	e.core = (uint8_t)c->id;
 	e.flow = flow_handle(&c->ft, f);
 	e.user = f->user;
-	if (!fp_ev_post(c, x, &e)) {
-		/* ring full: the app is flooding us; it still gets RESET-free
-		 * semantics, the CLOSED event is lost; count it */
-		stat_add(c, ST_DROP_BAD_CMD, 1);
-	}
+	/* ring full: fp_flow_deliver tries again (the slot is not reused
+	 * before) */
+	f->closed_due = !fp_ev_post(c, x, &e);
 	fp_mark_notify(c, f);
 }
 
@@ -582,13 +592,17 @@ static void cmd_connect(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
 	struct tcp_out o;
 
 	if (xi < 0 || !(f = flow_alloc(&c->ft))) {
+		/* the control thread answers on kin, which never loses an
+		 * event (its overflow queue), and frees the port */
+		struct fp_note n = { .type = FP_NOTE_CONNECT_FAILED,
+				     .app_id = m->app_id,
+				     .port = m->conn.local_port,
+				     .ctx_id = m->ctx_id,
+				     .status = xi < 0 ? -ENOTCONN : -ENOBUFS,
+				     .user = m->user };
+
 		c->sh->pool.free(m->app, m->conn.buf_slot);
-		if (xi >= 0) {
-			struct tas_ev e = { .type = TAS_EV_CONN_OPEN,
-					    .status = -ENOBUFS,
-					    .user = m->user };
-			fp_ev_post(c, &c->ctx[xi], &e);
-		}
+		fp_note_post(c, &n);
 		return;
 	}
 	struct fp_ctx *x = &c->ctx[xi];

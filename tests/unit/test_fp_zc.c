@@ -429,6 +429,35 @@ static void test_freed_region_stays_until_released(void **state)
 	assert_int_equal(atomic_load(&r->refs), 0);
 }
 
+/* Not zero-copy, but the same bookkeeping: the answer to the app's
+ * close waits for room in a full event ring instead of being lost. */
+static void test_closed_event_waits_for_a_full_event_ring(void **state)
+{
+	struct env *e = *state;
+	struct tas_ev ev;
+	unsigned moved = 0, closed = 0;
+
+	/* each TAS_CMD_MOVE is answered with TAS_EV_MOVED: fill the ring */
+	for (int i = 0; i < TAS_ARX_ENTRIES + 64; i++) {
+		cmd(e, TAS_CMD_MOVE, 0, 0, 0);
+		if (i % 64 == 63)
+			fph_poll(&e->h, 1000);
+	}
+	fph_poll(&e->h, 1000);
+	cmd(e, TAS_CMD_CLOSE, 0, 0, 0);
+	fph_poll(&e->h, 1000);
+	while (tas_ring_dequeue_burst(&e->h.arx, &ev, 1) == 1) {
+		moved += ev.type == TAS_EV_MOVED;
+		closed += ev.type == TAS_EV_CLOSED;
+	}
+	assert_int_equal(moved, TAS_ARX_ENTRIES);
+	assert_int_equal(closed, 0); /* no room when it was due */
+	fph_poll(&e->h, 1000);
+	while (tas_ring_dequeue_burst(&e->h.arx, &ev, 1) == 1)
+		closed += ev.type == TAS_EV_CLOSED;
+	assert_int_equal(closed, 1);
+}
+
 /* ---- placement queues (the NIC scatters payload into the post) ---- */
 
 #define MSS 1460 /* no timestamps in the harness handshake: 54-byte headers */
@@ -566,6 +595,7 @@ int main(void)
 		T(test_bad_region_refused_and_flow_reset),
 		T(test_stale_region_id_refused),
 		T(test_freed_region_stays_until_released),
+		T(test_closed_event_waits_for_a_full_event_ring),
 		T(test_place_in_order_frames_need_no_copy),
 		T(test_place_ack_shifts_then_realigns),
 		T(test_place_refuses_writes_into_pending_slots),
