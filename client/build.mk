@@ -3,7 +3,8 @@
 # libtas links only include/ headers and libc; it exports flextcp_* only
 # (-fvisibility=hidden plus the version script client/libtas.map).
 
-LIBTAS_SRCS := client/libtas.c client/ll_conn.c client/ll_flow.c client/ll_zc.c
+LIBTAS_SRCS := client/libtas.c client/ll_conn.c client/ll_listen.c \
+	client/ll_flow.c client/ll_zc.c
 LIBTAS_OBJS := $(LIBTAS_SRCS:%.c=$(BUILD)/%.o)
 LIBTAS_SO := $(BUILD)/libtas.so
 

@@ -194,6 +194,24 @@ unsigned libtas_ev_translate(struct flextcp_context *ctx,
 			     const struct tas_ev *ev,
 			     struct flextcp_event out[LIBTAS_EV_MAX_OUT]);
 void libtas_bump_flush(struct flextcp_context *ctx);
+void libtas_bump_unlink(struct libtas_ctx *p, struct flextcp_connection *c);
+int libtas_conn_setup(struct flextcp_context *ctx, struct flextcp_connection *c,
+		      const struct tas_ev *ev);
+void libtas_flow_refuse(struct libtas_ctx *p, const struct tas_ev *ev);
+
+/* ll_listen.c */
+unsigned libtas_ev_listen_open(struct flextcp_context *ctx,
+			       const struct tas_ev *ev,
+			       struct flextcp_event *out);
+unsigned libtas_ev_conn_new(struct flextcp_context *ctx,
+			    const struct tas_ev *ev, struct flextcp_event *out);
+void libtas_arrival_forget(struct libtas_ctx *p, struct flextcp_connection *h);
+void libtas_orphan_free(struct libtas_ctx *p, struct flextcp_connection *h);
+struct libtas_lst_closing *libtas_closing_find(struct libtas_ctx *p,
+					       uint64_t user, bool open,
+					       bool unanswered);
+void libtas_closing_answered(struct libtas_ctx *p,
+			     struct libtas_lst_closing *rec);
 void libtas_hidden_free(struct libtas_ctx *p);
 bool libtas_cmd_push(struct libtas_ctx *p, uint8_t core,
 		     const struct tas_cmd *cmd);
