@@ -19,6 +19,7 @@ struct flow {
 	bool open_posted; /* CONN_NEW/CONN_OPEN event delivered */
 	bool app_closed;  /* TAS_CMD_CLOSE seen: no more app events */
 	bool closed_due;  /* ... but its TAS_EV_CLOSED is still to post */
+	bool moved_due;	  /* TAS_EV_MOVED found the event ring full */
 	bool dead;	  /* engine reached CLOSED / reset: waits for the
 			     * app's close before the slot is reused */
 	bool dirty;	  /* on the output list */

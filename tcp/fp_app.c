@@ -87,6 +87,22 @@ void fp_flow_release(struct fp_core *c, struct flow *f)
 	flow_free(&c->ft, f);
 }
 
+/* The answer to an app command (TAS_EV_CLOSED, TAS_EV_MOVED) on the flow's
+ * context; false if its event ring is full (the flow keeps it due). */
+static bool answer_post(struct fp_core *c, struct flow *f, uint8_t type)
+{
+	struct tas_ev e;
+
+	if (f->ctx < 0 || !c->ctx[f->ctx].used || c->ctx[f->ctx].dead)
+		return true; /* nobody left to tell */
+	memset(&e, 0, sizeof(e));
+	e.type = type;
+	e.core = (uint8_t)c->id;
+	e.flow = flow_handle(&c->ft, f);
+	e.user = f->user;
+	return fp_ev_post(c, &c->ctx[f->ctx], &e);
+}
+
 /* Deliver what a flow owes its app, in order; false if the ring filled. */
 /**
  * fp_flow_deliver - deliver a flow's pending events in order
@@ -96,17 +112,12 @@ bool fp_flow_deliver(struct fp_core *c, struct flow *f)
 	struct fp_ctx *x;
 	struct tas_ev e;
 
-	if (f->closed_due && f->ctx >= 0 && c->ctx[f->ctx].used &&
-	    !c->ctx[f->ctx].dead) {
-		/* the TAS_CMD_CLOSE answer that found the ring full */
-		memset(&e, 0, sizeof(e));
-		e.type = TAS_EV_CLOSED;
-		e.core = (uint8_t)c->id;
-		e.flow = flow_handle(&c->ft, f);
-		e.user = f->user;
-		if (!fp_ev_post(c, &c->ctx[f->ctx], &e))
-			return false;
-	}
+	/* answers that found the event ring full, in command order */
+	if (f->moved_due && !answer_post(c, f, TAS_EV_MOVED))
+		return false;
+	f->moved_due = false;
+	if (f->closed_due && !answer_post(c, f, TAS_EV_CLOSED))
+		return false;
 	f->closed_due = false;
 	if (f->app_closed || f->ctx < 0)
 		return true;
@@ -214,10 +225,8 @@ void fp_flow_kill(struct fp_core *c, struct flow *f, uint64_t now)
 	fp_mark_notify(c, f);
 }
 
-static void app_close(struct fp_core *c, struct fp_ctx *x, struct flow *f,
-		      uint64_t now)
+static void app_close(struct fp_core *c, struct flow *f, uint64_t now)
 {
-	struct tas_ev e;
 	struct tcp_out o;
 	struct fp_pace ps;
 
@@ -236,14 +245,9 @@ static void app_close(struct fp_core *c, struct fp_ctx *x, struct flow *f,
 	}
 	f->app_closed = true;
 	fp_zc_rx_drop(c, f);
-	memset(&e, 0, sizeof(e));
-	e.type = TAS_EV_CLOSED;
-	e.core = (uint8_t)c->id;
-	e.flow = flow_handle(&c->ft, f);
-	e.user = f->user;
-	/* ring full: fp_flow_deliver tries again (the slot is not reused
-	 * before) */
-	f->closed_due = !fp_ev_post(c, x, &e);
+	/* ring full (or an earlier answer still due): fp_flow_deliver tries
+	 * again, and the slot is not reused before */
+	f->closed_due = f->moved_due || !answer_post(c, f, TAS_EV_CLOSED);
 	fp_mark_notify(c, f);
 }
 
@@ -265,7 +269,6 @@ static void app_cmd(struct fp_core *c, int xi, const struct tas_cmd *cmd,
 	uint32_t handle = cmd->flow, len = cmd->len, off = cmd->off;
 	uint16_t region = cmd->region;
 	struct flow *f = flow_from_handle(&c->ft, handle);
-	struct tas_ev e;
 
 	if (!f || f->app != x->app || f->app_closed ||
 	    (type != TAS_CMD_MOVE && f->ctx != xi)) {
@@ -322,16 +325,14 @@ static void app_cmd(struct fp_core *c, int xi, const struct tas_cmd *cmd,
 		}
 		break;
 	case TAS_CMD_CLOSE:
-		app_close(c, x, f, now);
+		app_close(c, f, now);
 		break;
 	case TAS_CMD_MOVE:
 		f->ctx = xi;
-		memset(&e, 0, sizeof(e));
-		e.type = TAS_EV_MOVED;
-		e.core = (uint8_t)c->id;
-		e.flow = handle;
-		e.user = f->user;
-		fp_ev_post(c, x, &e);
+		if (!f->moved_due && !answer_post(c, f, TAS_EV_MOVED)) {
+			f->moved_due = true; /* one answer per pending move */
+			fp_mark_notify(c, f);
+		}
 		break;
 	default:
 		stat_add(c, ST_DROP_BAD_CMD, 1);
