@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tests/unit/fp_harness.h"
+#include "tests/unit/nic_stub.h"
 
 static struct fph *to_h(struct nic *n)
 {
@@ -97,54 +98,6 @@ static unsigned f_comp(struct nic *n, unsigned q, uint64_t *c, unsigned m)
 	return k;
 }
 
-static int f_reg(struct nic *n, void *a, size_t l, uint32_t *key)
-{
-	(void)n, (void)a, (void)l;
-	*key = 1;
-	return 0;
-}
-
-static int f_dereg(struct nic *n, uint32_t k)
-{
-	(void)n, (void)k;
-	return 0;
-}
-
-static int f_steer(struct nic *n, const struct nic_steer *r)
-{
-	(void)n, (void)r;
-	return 0;
-}
-
-static void f_info(struct nic *n, struct nic_link_info *li)
-{
-	(void)n;
-	memset(li, 0, sizeof(*li));
-	li->mtu = 1500;
-	li->nqueues = 1;
-	li->max_segs = NIC_TX_MAX_SEG;
-	li->numa_node = -1;
-}
-
-static int f_arm(struct nic *n, unsigned q)
-{
-	(void)n, (void)q;
-	return 0;
-}
-
-static int f_fd(struct nic *n, unsigned q)
-{
-	(void)n, (void)q;
-	return -1;
-}
-
-static unsigned f_fq(struct nic *n, uint32_t a, uint16_t b, uint32_t c,
-		     uint16_t d)
-{
-	(void)n, (void)a, (void)b, (void)c, (void)d;
-	return 0;
-}
-
 static int f_place_open(struct nic *n, unsigned q, const struct nic_steer *rule,
 			uint16_t hdr_len, unsigned depth)
 {
@@ -190,26 +143,14 @@ static void f_place_close(struct nic *n, int id)
 	}
 }
 
-static void f_close(struct nic *n)
-{
-	(void)n;
-}
-
 static const struct nic_ops fake_ops = {
 	.rx_burst = f_rx,
 	.tx_burst = f_tx,
 	.tx_completions = f_comp,
-	.reg_mem = f_reg,
-	.dereg_mem = f_dereg,
-	.add_steer = f_steer,
-	.link_info = f_info,
-	.arm = f_arm,
-	.fd = f_fd,
-	.flow_queue = f_fq,
 	.place_open = f_place_open,
 	.place_post = f_place_post,
 	.place_close = f_place_close,
-	.close = f_close,
+	NIC_STUB_OPS,
 };
 
 static int p_alloc(struct fp_app *a, uint32_t *slot)

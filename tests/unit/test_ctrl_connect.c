@@ -25,6 +25,7 @@
 #include "ctrl/svc.h"
 #include "tcp/fp_int.h"
 #include "tcp/wire.h"
+#include "tests/unit/nic_stub.h"
 
 #define NOPENS 3000u	    /* far more than ARP_PENDING and TAS_KIN_ENTRIES */
 #define PEER_IP 0xc6120002u /* 198.18.0.2, host order */
@@ -71,71 +72,11 @@ static unsigned f_comp(struct nic *n, unsigned q, uint64_t *c, unsigned m)
 	return 0;
 }
 
-static int f_reg(struct nic *n, void *a, size_t l, uint32_t *key)
-{
-	(void)n, (void)a, (void)l;
-	*key = 1;
-	return 0;
-}
-
-static int f_dereg(struct nic *n, uint32_t k)
-{
-	(void)n, (void)k;
-	return 0;
-}
-
-static int f_steer(struct nic *n, const struct nic_steer *r)
-{
-	(void)n, (void)r;
-	return 0;
-}
-
-static void f_info(struct nic *n, struct nic_link_info *li)
-{
-	(void)n;
-	memset(li, 0, sizeof(*li));
-	li->mtu = 1500;
-	li->nqueues = 1;
-	li->max_segs = NIC_TX_MAX_SEG;
-	li->numa_node = -1;
-}
-
-static int f_arm(struct nic *n, unsigned q)
-{
-	(void)n, (void)q;
-	return 0;
-}
-
-static int f_fd(struct nic *n, unsigned q)
-{
-	(void)n, (void)q;
-	return -1;
-}
-
-static unsigned f_fq(struct nic *n, uint32_t a, uint16_t b, uint32_t c,
-		     uint16_t d)
-{
-	(void)n, (void)a, (void)b, (void)c, (void)d;
-	return 0;
-}
-
-static void f_close(struct nic *n)
-{
-	(void)n;
-}
-
 static const struct nic_ops fake_ops = {
 	.rx_burst = f_rx,
 	.tx_burst = f_tx,
 	.tx_completions = f_comp,
-	.reg_mem = f_reg,
-	.dereg_mem = f_dereg,
-	.add_steer = f_steer,
-	.link_info = f_info,
-	.arm = f_arm,
-	.fd = f_fd,
-	.flow_queue = f_fq,
-	.close = f_close,
+	NIC_STUB_OPS,
 };
 
 /* ---- fixture: the control thread, one core, one app with a context ---- */

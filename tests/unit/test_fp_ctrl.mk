@@ -1,1 +1,1 @@
-test_fp_ctrl_EXTRA := tests/unit/fp_harness.c
+test_fp_ctrl_EXTRA := tests/unit/fp_harness.c tests/unit/nic_stub.c

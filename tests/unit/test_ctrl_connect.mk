@@ -1,0 +1,1 @@
+test_ctrl_connect_EXTRA := tests/unit/nic_stub.c
