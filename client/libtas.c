@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -844,6 +845,8 @@ LIBTAS_API void flextcp_block(struct flextcp_context *ctx, int timeout_ms)
 		for (;;) {
 			if (ctx_has_work(ctx->priv_))
 				return;
+			/* the daemon or peer we wait for may need this CPU */
+			sched_yield();
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			if ((uint64_t)ts.tv_sec * 1000000000ull +
 				    (uint64_t)ts.tv_nsec >=

@@ -680,9 +680,14 @@ static void *core_main(void *arg)
 
 		if (fp_core_poll(c, now)) {
 			c->idle_since = now;
-		} else if (!c->sh->busy_poll &&
-			   now - c->idle_since > c->sh->idle_us * 1000ull) {
+		} else if (c->sh->busy_poll) {
+			/* a dedicated core: spin */
+		} else if (now - c->idle_since > c->sh->idle_us * 1000ull) {
 			core_sleep(c, now);
+		} else {
+			/* a shared CPU: while we wait for a packet, the peer
+			 * or app that will produce it may need this CPU */
+			sched_yield();
 		}
 	}
 	return NULL;
