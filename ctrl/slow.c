@@ -636,6 +636,14 @@ void slow_stats_text(struct svc *s, int fd)
 		(unsigned long long)s->ctr_apps,
 		(unsigned long long)s->ctr_app_errors,
 		(unsigned long long)s->ctr_zc_refused, s->ports_in_use);
+	{
+		uint64_t d;
+
+		if (nic_rx_dropped(s->nic, &d))
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+					      "nic_rx_dropped %llu\n",
+					      (unsigned long long)d);
+	}
 	if (s->link_nic) {
 		struct nic_link_stats ls;
 

@@ -16,6 +16,7 @@
 #ifndef TAS_VERBS_NIC_H
 #define TAS_VERBS_NIC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -176,6 +177,10 @@ struct nic_ops {
 	 * steering again; buffers not completed are never written after this
 	 * returns and are not reported. */
 	void (*place_close)(struct nic *nic, int id);
+	/* *n = frames the backend dropped for want of a free receive slot
+	 * since it was opened, all queues; -ENOTSUP (or a NULL op) where it
+	 * cannot tell. Control thread only. */
+	int (*rx_dropped)(struct nic *nic, uint64_t *n);
 	void (*close)(struct nic *nic);
 };
 
@@ -259,6 +264,12 @@ static inline int nic_add_steer(struct nic *nic, const struct nic_steer *r)
 static inline void nic_link_info(struct nic *nic, struct nic_link_info *info)
 {
 	nic->ops->link_info(nic, info);
+}
+
+/* false when the backend cannot count its receive drops */
+static inline bool nic_rx_dropped(struct nic *nic, uint64_t *n)
+{
+	return nic->ops->rx_dropped && nic->ops->rx_dropped(nic, n) == 0;
 }
 
 static inline int nic_arm(struct nic *nic, unsigned q)

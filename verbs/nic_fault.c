@@ -467,6 +467,11 @@ static void fault_link_info(struct nic *nic, struct nic_link_info *info)
 	info->max_segs = NIC_TX_MAX_SEG;
 }
 
+static int fault_rx_dropped(struct nic *nic, uint64_t *n)
+{
+	return nic_rx_dropped(to_fault(nic)->inner, n) ? 0 : -ENOTSUP;
+}
+
 static int fault_arm(struct nic *nic, unsigned q)
 {
 	struct fault_nic *fn = to_fault(nic);
@@ -547,6 +552,7 @@ static const struct nic_ops fault_ops = {
 	.place_open = NULL, /* no receive placement */
 	.place_post = NULL,
 	.place_close = NULL,
+	.rx_dropped = fault_rx_dropped,
 	.close = fault_close,
 };
 

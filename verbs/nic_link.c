@@ -730,6 +730,11 @@ static void link_link_info(struct nic *nic, struct nic_link_info *info)
 	info->max_segs = NIC_TX_MAX_SEG;
 }
 
+static int link_rx_dropped(struct nic *nic, uint64_t *n)
+{
+	return nic_rx_dropped(to_link(nic)->inner, n) ? 0 : -ENOTSUP;
+}
+
 static int link_arm(struct nic *nic, unsigned q)
 {
 	struct link_nic *ln = to_link(nic);
@@ -804,6 +809,7 @@ static const struct nic_ops link_ops = {
 	.place_open = NULL, /* no receive placement */
 	.place_post = NULL,
 	.place_close = NULL,
+	.rx_dropped = link_rx_dropped,
 	.close = link_close,
 };
 

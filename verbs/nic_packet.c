@@ -79,6 +79,7 @@ struct pkt_queue {
 	uint64_t *comp;	     /* cookies of copied frames, comp_cap entries */
 	uint32_t comp_head, comp_tail, comp_cap;
 	uint64_t tx_oversize, tx_bad_format, tx_kick_err, rx_trunc;
+	uint64_t rx_drops; /* kernel: RX ring full (PACKET_STATISTICS) */
 };
 
 struct pkt_nic {
@@ -401,6 +402,28 @@ static void pkt_queue_close(struct pkt_queue *pq)
 	pq->comp = NULL;
 }
 
+/* The kernel counts frames it found no free RX slot for; reading the
+ * counters resets them, so they are summed here. */
+static int pkt_rx_dropped(struct nic *nic, uint64_t *n)
+{
+	struct pkt_nic *pn = to_pkt(nic);
+	uint64_t sum = 0;
+
+	for (unsigned q = 0; q < pn->nqueues; q++) {
+		struct pkt_queue *pq = &pn->q[q];
+		struct tpacket_stats st;
+		socklen_t len = sizeof(st);
+
+		if (pq->fd >= 0 &&
+		    getsockopt(pq->fd, SOL_PACKET, PACKET_STATISTICS, &st,
+			       &len) == 0)
+			pq->rx_drops += st.tp_drops;
+		sum += pq->rx_drops;
+	}
+	*n = sum;
+	return 0;
+}
+
 static void pkt_close(struct nic *nic)
 {
 	struct pkt_nic *pn = to_pkt(nic);
@@ -425,6 +448,7 @@ static const struct nic_ops pkt_ops = {
 	.place_open = NULL, /* no receive placement */
 	.place_post = NULL,
 	.place_close = NULL,
+	.rx_dropped = pkt_rx_dropped,
 	.close = pkt_close,
 };
 
