@@ -40,6 +40,9 @@ static const char *const stat_names[ST__FIXED_NR] = {
 	[ST_RETRANS] = "retransmits",
 	[ST_FAST_RETRANS] = "fast_retransmits",
 	[ST_TIMEOUTS] = "rto_timeouts",
+	[ST_TLP_PROBES] = "tlp_probes",
+	[ST_OOO_SEGS] = "ooo_segs_in",
+	[ST_DUP_SEGS] = "dup_segs_in",
 	[ST_CONN_OPENED] = "conn_established",
 	[ST_CONN_RESET] = "conn_reset",
 	[ST_RST_SENT] = "rst_sent",
@@ -378,6 +381,17 @@ static void exception(struct fp_core *c, const struct nic_rx *r)
 	stat_add(c, ST_EXC_FRAMES, 1);
 }
 
+/* What one call into the TCP engine did to a flow's counters. */
+static void stat_conn_delta(struct fp_core *c, const struct tcp_conn_stats *a,
+			    const struct tcp_conn_stats *b)
+{
+	stat_add(c, ST_RETRANS, b->retrans_segs - a->retrans_segs);
+	stat_add(c, ST_FAST_RETRANS, b->fast_retrans - a->fast_retrans);
+	stat_add(c, ST_TIMEOUTS, b->timeouts - a->timeouts);
+	stat_add(c, ST_TLP_PROBES, b->tlp_probes - a->tlp_probes);
+	stat_add(c, ST_OOO_SEGS, b->ooo_segs - a->ooo_segs);
+	stat_add(c, ST_DUP_SEGS, b->dup_segs - a->dup_segs);
+}
 static void rx_frame(struct fp_core *c, const struct nic_rx *r, uint64_t now)
 {
 	bool verify = r->csum != NIC_CSUM_OK && r->csum != NIC_CSUM_PARTIAL;
@@ -449,8 +463,7 @@ void fp_rx_tcp(struct fp_core *c, const struct pkt *p, uint64_t now)
 		stat_add(c, ST_ZC_RX_UNSAFE, 1);
 		return;
 	}
-	uint64_t rt = f->tc.st.retrans_segs, fr = f->tc.st.fast_retrans,
-		 to = f->tc.st.timeouts;
+	struct tcp_conn_stats st0 = f->tc.st;
 	struct fp_pace ps;
 
 	tcp_out_reset(&o);
@@ -460,9 +473,7 @@ void fp_rx_tcp(struct fp_core *c, const struct pkt *p, uint64_t now)
 		  p->ip.tos & IP_ECN_MASK, now, &o);
 	fp_pace_end(c, f, now, &ps);
 	fp_handle_out(c, f, &o);
-	stat_add(c, ST_RETRANS, f->tc.st.retrans_segs - rt);
-	stat_add(c, ST_FAST_RETRANS, f->tc.st.fast_retrans - fr);
-	stat_add(c, ST_TIMEOUTS, f->tc.st.timeouts - to);
+	stat_conn_delta(c, &st0, &f->tc.st);
 }
 
 /* ---- timers and output ---- */
@@ -485,16 +496,14 @@ static void run_timers(struct fp_core *c, uint64_t now)
 		if (d <= now) {
 			struct tcp_out o;
 			struct fp_pace ps;
-			uint64_t rt = f->tc.st.retrans_segs,
-				 to = f->tc.st.timeouts;
+			struct tcp_conn_stats st0 = f->tc.st;
 
 			tcp_out_reset(&o);
 			fp_pace_begin(c, f, now, false, &ps);
 			tcp_timers(&f->tc, now, &o);
 			fp_pace_end(c, f, now, &ps);
 			fp_handle_out(c, f, &o);
-			stat_add(c, ST_RETRANS, f->tc.st.retrans_segs - rt);
-			stat_add(c, ST_TIMEOUTS, f->tc.st.timeouts - to);
+			stat_conn_delta(c, &st0, &f->tc.st);
 			d = tcp_next_deadline(&f->tc);
 		}
 		if (d < next)
@@ -817,10 +826,14 @@ void fp_core_destroy(struct fp_core *c)
 int fp_core_start(struct fp_core *c, int cpu)
 {
 	int ret = pthread_create(&c->thread, NULL, core_main, c);
+	char name[16];
 
 	if (ret)
 		return -ret;
 	c->started = true;
+	/* top -H, ps -L and the bench find the cores by name */
+	snprintf(name, sizeof(name), "tas-fp%u", c->id);
+	pthread_setname_np(c->thread, name);
 	if (cpu >= 0) {
 		cpu_set_t set;
 

@@ -35,6 +35,9 @@ enum fp_stat {
 	ST_RETRANS,
 	ST_FAST_RETRANS,
 	ST_TIMEOUTS,
+	ST_TLP_PROBES,	/* tail loss probes sent (RFC 8985) */
+	ST_OOO_SEGS,	/* data segments received out of order */
+	ST_DUP_SEGS,	/* data segments received again (all old bytes) */
 	ST_CONN_OPENED, /* reached ESTABLISHED */
 	ST_CONN_RESET,
 	ST_RST_SENT,

@@ -21,9 +21,12 @@
  * @c: synchronized connection
  *
  * The right edge only advances by at least min(rx_size/2, MSS) (receiver
- * SWS avoidance) and never retracts: the scaled value is rounded up, so the
- * edge we promise can exceed the free ring space by less than 1 << wscale
- * (bytes beyond the ring are trimmed on receipt, as Linux does).
+ * SWS avoidance) and never retracts (rcv_adv). The scaled value is rounded
+ * down: the edge on the wire never passes the ring's, so a sender that
+ * fills the window never has the tail of its last segment trimmed (which
+ * left a hole, SACK recovery and a spurious window cut). It may sit up to
+ * (1 << wscale) - 1 bytes below an edge announced before (RFC 7323 2.4);
+ * data up to the ring's edge is still taken.
  *
  * Return: the value for the header (already shifted).
  */
@@ -41,11 +44,9 @@ uint16_t tcp_rcv_wnd_field(struct tcp_conn *c)
 	if (seq_gt(edge, c->rcv_adv) && edge - c->rcv_adv >= sws)
 		c->rcv_adv = edge;
 	wnd = c->rcv_adv - c->rcv_nxt;
-	field = (wnd + (1u << c->rcv_wscale) - 1) >> c->rcv_wscale;
+	field = wnd >> c->rcv_wscale;
 	if (field > 65535)
 		field = 65535;
-	if (seq_gt(c->rcv_nxt + (field << c->rcv_wscale), c->rcv_adv))
-		c->rcv_adv = c->rcv_nxt + (field << c->rcv_wscale);
 	return (uint16_t)field;
 }
 
