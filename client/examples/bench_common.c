@@ -304,9 +304,8 @@ void bench_blast_parse(int argc, char **argv, const struct option *extra,
 		bench_usage(recv_only, NULL);
 }
 
-void bench_stream_fill(uint8_t *dst, uint64_t off, size_t len,
-		       void (*each)(const uint8_t *p, size_t n, void *arg),
-		       void *arg)
+/* PATTERN_LEN stream bytes from any start in [0, PATTERN_MOD) */
+static const uint8_t *stream_pattern(void)
 {
 	static uint8_t pat[PATTERN_LEN + PATTERN_MOD];
 	static int pat_ready;
@@ -316,6 +315,15 @@ void bench_stream_fill(uint8_t *dst, uint64_t off, size_t len,
 			pat[i] = (uint8_t)(i % PATTERN_MOD);
 		pat_ready = 1;
 	}
+	return pat;
+}
+
+void bench_stream_fill(uint8_t *dst, uint64_t off, size_t len,
+		       void (*each)(const uint8_t *p, size_t n, void *arg),
+		       void *arg)
+{
+	const uint8_t *pat = stream_pattern();
+
 	while (len > 0) {
 		size_t start = (size_t)(off % PATTERN_MOD);
 		size_t n = len < PATTERN_LEN ? len : PATTERN_LEN;
@@ -329,14 +337,33 @@ void bench_stream_fill(uint8_t *dst, uint64_t off, size_t len,
 	}
 }
 
+long bench_stream_check(const uint8_t *p, uint64_t off, size_t len)
+{
+	const uint8_t *pat = stream_pattern();
+	size_t done = 0;
+
+	while (done < len) {
+		const uint8_t *want = pat + (off + done) % PATTERN_MOD;
+		size_t n = len - done < PATTERN_LEN ? len - done : PATTERN_LEN;
+
+		if (memcmp(p + done, want, n) != 0) {
+			for (size_t i = 0; i < n; i++)
+				if (p[done + i] != want[i])
+					return (long)(done + i);
+		}
+		done += n;
+	}
+	return -1;
+}
+
 void bench_blast_report(int is_send, uint64_t total, uint64_t t0_ns,
 			const char *sha_hex)
 {
 	double secs = (double)(bench_now_ns() - t0_ns) / 1e9;
 
-	printf("%s: %s %llu bytes in %.2f s, %.2f Gbit/s, sha256 %s\n",
-	       bench_prog, is_send ? "sent" : "received",
-	       (unsigned long long)total, secs,
-	       secs > 0 ? (double)total * 8 / secs / 1e9 : 0.0, sha_hex);
+	printf("%s: %s %llu bytes in %.2f s, %.2f Gbit/s, %s%s\n", bench_prog,
+	       is_send ? "sent" : "received", (unsigned long long)total, secs,
+	       secs > 0 ? (double)total * 8 / secs / 1e9 : 0.0,
+	       sha_hex ? "sha256 " : "pattern checked", sha_hex ? sha_hex : "");
 	fflush(stdout);
 }

@@ -103,7 +103,12 @@ void bench_stream_fill(uint8_t *dst, uint64_t off, size_t len,
 		       void (*each)(const uint8_t *p, size_t n, void *arg),
 		       void *arg);
 
-/* "PROG: sent|received N bytes in T s, G Gbit/s, sha256 HEX" */
+/* Do @len bytes at @p hold stream bytes from offset @off? Returns the
+ * index of the first that does not, or -1. */
+long bench_stream_check(const uint8_t *p, uint64_t off, size_t len);
+
+/* "PROG: sent|received N bytes in T s, G Gbit/s, sha256 HEX", or with
+ * @sha_hex NULL "..., pattern checked" */
 void bench_blast_report(int is_send, uint64_t total, uint64_t t0_ns,
 			const char *sha_hex);
 

@@ -204,19 +204,34 @@ def table_rows():
         ipr = cell("s6_ipr", "instr_per_req")
     out.append(["6 wire TAS<->TAS 64 B RPC, 16 conn",
                 f"instr/request ({ipr_m}; note b)", ipr, nok, ""])
-    out.append(["6 wire TAS<->TAS bulk 1 flow", "Gbit/s",
-                cell("s6_wire_bulk", "gbps"), nok, ""])
-    out.append(["6 wire TAS<->TAS bulk 1 flow", "CPU-s/GB (machine)",
-                cell("s6_wire_bulk", "cpu_s_per_gb"), nok, ""])
+    out.append(["6 wire TAS<->TAS 64 B RPC, 16 conn",
+                "fast-path core CPU-µs/req, per daemon (note d)",
+                cell("s6_wire_64_16", "fp_us_per_req"), nok, ""])
+    fp = stat("s6_wire_64_16", "fp_us_per_req")
+    out.append(["6 wire TAS<->TAS 64 B RPC, 16 conn",
+                "req/s one fast-path core carries (1e6 / the above)",
+                f"{1e6 / fp[0]:,.0f}" if fp and fp[0] > 0 else "not measured",
+                nok, ""])
+    for cfg, lbl in (("s6_wire_bulk", "MTU 1500"),
+                     ("s6_wire_bulk_9k", "MTU 9000")):
+        what = f"6 wire TAS<->TAS bulk 1 flow, {lbl}, blast --pattern"
+        out.append([what, "Gbit/s", cell(cfg, "gbps"), nok, ""])
+        out.append([what, "CPU-s/GB (machine)",
+                    cell(cfg, "cpu_s_per_gb"), nok, ""])
     for key, lbl in (("memcpy_ring_gbps", "memcpy 128 KiB blocks"),
                      ("memcpy_large_gbps", "memcpy 64 MiB blocks"),
                      ("sha256_gbps", "SHA-256 (blast hashes every byte)")):
         out.append([f"6 ceiling, same run: {lbl}", "Gbit/s, 1 core",
                     cell("s6_ceiling", key), "", ""])
-    b, c = stat("s6_wire_bulk", "gbps"), stat("s6_ceiling", "memcpy_ring_gbps")
-    if b and c:
-        out.append(["6 wire bulk / memcpy ceiling", "fraction",
-                    f"{b[0] / c[0]:.4f}", "", ""])
+    for cfg, lbl in (("s6_wire_bulk", "MTU 1500"),
+                     ("s6_wire_bulk_9k", "MTU 9000")):
+        b = stat(cfg, "gbps")
+        for key, blk in (("memcpy_ring_gbps", "128 KiB"),
+                         ("memcpy_large_gbps", "64 MiB")):
+            c = stat("s6_ceiling", key)
+            if b and c:
+                out.append([f"6 wire bulk {lbl} / memcpy {blk} ceiling",
+                            "fraction", f"{b[0] / c[0]:.3f}", "", ""])
     for sc, metric, t, li, key, better in ROWS7:
         if key is None:
             out.append([sc, metric, *mem_cell(t, li)])
@@ -242,6 +257,10 @@ NOTES = [
     "the per-app segment is a sparse memfd, only resident pages count, PSS "
     "shares them with the app); Linux: machine-wide Slab plus namespace "
     "A's socket buffer pages (sockstat), kernel memory having no process",
+    "note d: user+system time of the tas-fp threads of both daemons over "
+    "the run, divided by the requests and by 2 (each request crosses each "
+    "daemon's fast path); empty polls while waiting out --idle-us count "
+    "too, so the req/s per core figure is a lower bound",
     "scenario 5 latency: sockperf --full-rtt (round trip, like scenario 1); "
     "redis-benchmark's percentiles have ~1 ms-bucket resolution at high "
     "values",
@@ -295,7 +314,11 @@ def write_csv():
                 ("s6_wire_64_16", "req_s", "6 wire 64 B 16 conn", "req/s"),
                 ("s6_ipr", "instr_per_req", "6 wire 64 B 16 conn",
                  "instructions/request"),
-                ("s6_wire_bulk", "gbps", "6 wire bulk", "Gbit/s"),
+                ("s6_wire_64_16", "fp_us_per_req", "6 wire 64 B 16 conn",
+                 "fast-path core CPU-us/request per daemon"),
+                ("s6_wire_bulk", "gbps", "6 wire bulk MTU 1500", "Gbit/s"),
+                ("s6_wire_bulk_9k", "gbps", "6 wire bulk MTU 9000",
+                 "Gbit/s"),
                 ("s6_ceiling", "memcpy_ring_gbps", "6 memcpy 128 KiB",
                  "Gbit/s"),
                 ("s6_ceiling", "memcpy_large_gbps", "6 memcpy 64 MiB",

@@ -13,6 +13,7 @@
 #                                    client side to CPU 1 (default: none)
 #   BENCH_ONLY="1 5 7" bash ...      run only these scenarios (1-7)
 #   BENCH_S7_CONNS="1 10000" ...     scenario 7's connection counts
+#   BENCH_TAS_OPTS="--idle-us 20"    extra options for the packet daemons
 #
 # Topology (ci/sandbox.sh): namespaces A and B joined by veth, offloads off.
 # TAS runs in A on AF_PACKET as 198.18.0.1; for the Linux runs the daemon is
@@ -39,6 +40,7 @@ QUICK=${BENCH_QUICK:-0}
 SMOKE=${BENCH_SMOKE:-0}
 ONLY=${BENCH_ONLY:-}
 PIN=${BENCH_PIN:-none}
+BENCH_TAS_OPTS=${BENCH_TAS_OPTS:-}
 OUT=${BENCH_OUT:-build/bench}
 PY=/usr/bin/python3
 BB=build/tests/bench
@@ -116,6 +118,19 @@ log() { echo "$*" >>"$LOG"; }
 say() { echo "bench: [$(($(date +%s) - T_START)) s] $*"; log "== $*"; }
 
 cpu_busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
+# fp_busy PID...: user+system ticks of the daemons' fast-path threads
+# (named tas-fpN)
+fp_busy()
+{
+	local p t n=0
+	for p in "$@"; do
+		for t in /proc/"$p"/task/*; do
+			[[ $(cat "$t/comm" 2>/dev/null) == tas-fp* ]] || continue
+			n=$((n + $(awk '{ print $14 + $15 }' "$t/stat")))
+		done
+	done
+	echo "$n"
+}
 now_s() { date +%s.%N; }
 
 # raw CONFIG REP METRIC VALUE
@@ -137,7 +152,7 @@ wait_sock()
 # ---- the two sides ----
 tas_up()
 {
-	sb_tas || return 1
+	sb_tas $BENCH_TAS_OPTS || return 1
 	pin_srv "$SB_TAS_PID"
 	"${SRV[@]}" $EX/echo_server --port 7000 >>"$LOG" 2>&1 &
 	ECHO_PID=$!
@@ -159,7 +174,8 @@ tas_down()
 tas2_up()
 {
 	ip netns exec "$SB_B" build/tas --nic "packet:$SB_IFB" \
-		--ip "$IP_B_TAS/24" --socket "$SOCK2" >>"$LOG" 2>&1 &
+		--ip "$IP_B_TAS/24" --socket "$SOCK2" $BENCH_TAS_OPTS \
+		>>"$LOG" 2>&1 &
 	TAS2_PID=$!
 	SB_PIDS+=("$TAS2_PID")
 	wait_sock "$SOCK2" || return 1
@@ -198,9 +214,10 @@ linux_down()
 RPC_RE='([0-9]+) (requests|cycles) in ([0-9.]+) s, ([0-9.]+) [a-z]+/s, latency p50 ([0-9.]+) us, p99 ([0-9.]+) us, p99.9 ([0-9.]+) us'
 rpc_sample()
 {
-	local cfg=$1 rep=$2 out rc c0 c1 cpu
+	local cfg=$1 rep=$2 out rc c0 c1 cpu f0 f1
 	shift 2
 	c0=$(cpu_busy)
+	[ -n "${FP_PIDS:-}" ] && f0=$(fp_busy $FP_PIDS)
 	if [ -n "${RPC_MEM:-}" ]; then
 		# sample memory while the client runs (scenario 7)
 		mem_watch_start
@@ -223,6 +240,7 @@ rpc_sample()
 		rc=$?
 	fi
 	c1=$(cpu_busy)
+	[ -n "${FP_PIDS:-}" ] && f1=$(fp_busy $FP_PIDS)
 	log "[$cfg $rep] $* -> rc $rc: $out"
 	if [ "$rc" -ne 0 ] || ! [[ $out =~ $RPC_RE ]]; then
 		echo "bench: $cfg run $rep failed (rc $rc): $(echo "$out" | tail -1)"
@@ -238,6 +256,11 @@ rpc_sample()
 	raw "$cfg" "$rep" p99_us "${BASH_REMATCH[6]}"
 	raw "$cfg" "$rep" p999_us "${BASH_REMATCH[7]}"
 	raw "$cfg" "$rep" cpu_us_per_req "$cpu"
+	# per daemon: every request crosses each daemon's fast path once
+	[ -n "${FP_PIDS:-}" ] && raw "$cfg" "$rep" fp_us_per_req "$(awk \
+		-v c="$((f1 - f0))" -v hz="$HZ" -v n="${BASH_REMATCH[1]}" \
+		-v d="$(echo $FP_PIDS | wc -w)" \
+		'BEGIN { printf "%.3f", (n > 0 ? c / hz * 1e6 / n / d : 0) }')"
 	[ -n "${RPC_MEM:-}" ] && mem_watch_record "$cfg" "$rep"
 	return 0
 }
@@ -300,7 +323,7 @@ KCLI() { echo ip netns exec "$SB_B" "${CLI[@]}" $BB/krpc_client; }
 # ---- one bulk transfer ----
 # bulk_sample CONFIG REP BYTES "RECV CMD" "SEND CMD": the receiver starts
 # first; records gbps (receiver's report) and cpu_s_per_gb.
-BLAST_RE='(received|sent) ([0-9]+) bytes in ([0-9.]+) s, ([0-9.]+) Gbit/s, sha256 ([0-9a-f]+)'
+BLAST_RE='(received|sent) ([0-9]+) bytes in ([0-9.]+) s, ([0-9.]+) Gbit/s, (sha256 [0-9a-f]+|pattern checked)'
 # listen_marks PORT: grows once a receiver listens on PORT (a kernel
 # listener in A or B, or a daemon's "listens on port" log line)
 listen_marks()
@@ -542,14 +565,24 @@ s6_wire()
 	for c in 1 16; do
 		# the quick run keeps 16 connections only (time budget)
 		[ "$QUICK" = 1 ] && [ "$c" = 1 ] && continue
-		rpc_config "s6_wire_64_$c" env TAS_SOCKET="$W1" "${CLI[@]}" \
+		FP_PIDS="$WP1 $WP2" rpc_config "s6_wire_64_$c" \
+			env TAS_SOCKET="$W1" "${CLI[@]}" \
 			$EX/rpc_client --ip 198.18.0.12 --port 7000 --size 64 \
 			--conns "$c"
 	done
+	# the stack's bulk cost: blast --pattern checks every byte by
+	# comparison (SHA-256, at ~2 Gbit/s, would be the bottleneck)
 	bulk_config s6_wire_bulk \
-		"env TAS_SOCKET=$W2 ${SRV[*]} $EX/blast recv --port 7001" \
-		"env TAS_SOCKET=$W1 ${CLI[*]} $EX/blast send --ip 198.18.0.12 --port 7001"
+		"env TAS_SOCKET=$W2 ${SRV[*]} $EX/blast recv --port 7001 --pattern" \
+		"env TAS_SOCKET=$W1 ${CLI[*]} $EX/blast send --ip 198.18.0.12 --port 7001 --pattern"
 	wire_down
+	WIRE_OPTS="--mtu 9000"
+	wire_up || return 1
+	bulk_config s6_wire_bulk_9k \
+		"env TAS_SOCKET=$W2 ${SRV[*]} $EX/blast recv --port 7001 --pattern" \
+		"env TAS_SOCKET=$W1 ${CLI[*]} $EX/blast send --ip 198.18.0.12 --port 7001 --pattern"
+	wire_down
+	WIRE_OPTS=
 	for r in $(seq "$REPS"); do
 		out=$(timeout 60 $BB/memcpy_bw --ms "$MEMCPY_MS")
 		log "[memcpy $r] $out"
