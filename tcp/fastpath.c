@@ -97,8 +97,9 @@ void fp_tx_flush(struct fp_core *c)
 	 * (the --link queue) move held frames along in that call */
 	if (c->ntx)
 		sent = nic_tx_burst(c->nic, c->queue, c->txq, c->ntx);
-	if (sent < c->ntx) {
+	if (sent < c->ntx)
 		stat_add(c, ST_TX_RING_FULL, 1);
+	if (sent && sent < c->ntx) {
 		/* keep the rest (and their headers) for the next flush */
 		memmove(&c->txq[0], &c->txq[sent],
 			(c->ntx - sent) * sizeof(c->txq[0]));
@@ -114,6 +115,22 @@ void fp_tx_flush(struct fp_core *c)
 	 * frame up to it no longer reads app memory */
 	while ((n = nic_tx_completions(c->nic, c->queue, cookies, 64)) > 0)
 		c->tx_done = cookies[n - 1];
+}
+
+/**
+ * fp_out_begin - an empty engine output that fits the free TX slots
+ *
+ * What the engine cannot emit now stays unsent (the flow is marked dirty
+ * and resumes next poll) instead of being framed and dropped for want of
+ * a TX slot, which cost a timeout per lost segment under load.
+ */
+void fp_out_begin(struct fp_core *c, struct tcp_out *o)
+{
+	tcp_out_reset(o);
+	if (TXQ_MAX - c->ntx < TCP_OUT_SEGS / 4)
+		fp_tx_flush(c);
+	if (TXQ_MAX - c->ntx < o->cap)
+		o->cap = TXQ_MAX - c->ntx;
 }
 
 /**
@@ -242,7 +259,7 @@ void fp_handle_out(struct fp_core *c, struct flow *f, struct tcp_out *o)
 
 	for (unsigned i = 0; i < o->nseg; i++)
 		fp_emit(c, f->mac, f->tc.remote_ip, &o->seg[i], f, x);
-	if (o->nseg == TCP_OUT_SEGS)
+	if (o->nseg >= o->cap)
 		fp_mark_dirty(c, f); /* engine may have more to send */
 	if (o->rx_new && f->app_closed) {
 		/* data after close(): abort like Linux does */
@@ -466,7 +483,7 @@ void fp_rx_tcp(struct fp_core *c, const struct pkt *p, uint64_t now)
 	struct tcp_conn_stats st0 = f->tc.st;
 	struct fp_pace ps;
 
-	tcp_out_reset(&o);
+	fp_out_begin(c, &o);
 	f->last_ece = (p->tcp.flags & TCP_ECE) != 0;
 	fp_pace_begin(c, f, now, true, &ps);
 	tcp_input(&f->tc, &p->tcp, p->payload, p->payload_len,
@@ -498,7 +515,7 @@ static void run_timers(struct fp_core *c, uint64_t now)
 			struct fp_pace ps;
 			struct tcp_conn_stats st0 = f->tc.st;
 
-			tcp_out_reset(&o);
+			fp_out_begin(c, &o);
 			fp_pace_begin(c, f, now, false, &ps);
 			tcp_timers(&f->tc, now, &o);
 			fp_pace_end(c, f, now, &ps);
@@ -530,9 +547,11 @@ static void run_pacer(struct fp_core *c, uint64_t now)
 
 static void flush(struct fp_core *c, uint64_t now)
 {
-	uint32_t i, keep = 0;
+	uint32_t i, keep = 0, n = c->ndirty;
 
-	for (i = 0; i < c->ndirty; i++) {
+	/* flows marked again here (more to send than the NIC took) wait
+	 * for the next poll */
+	for (i = 0; i < n; i++) {
 		struct flow *f = &c->ft.flows[c->dirty[i]];
 		struct tcp_out o;
 		struct fp_pace ps;
@@ -540,21 +559,31 @@ static void flush(struct fp_core *c, uint64_t now)
 		if (!f->used || !f->dirty)
 			continue; /* stale entry of a freed flow */
 		f->dirty = false;
-		tcp_out_reset(&o);
+		fp_out_begin(c, &o);
 		fp_pace_begin(c, f, now, false, &ps);
 		tcp_output(&f->tc, now, &o);
 		fp_pace_end(c, f, now, &ps);
 		fp_handle_out(c, f, &o);
 	}
-	c->ndirty = 0;
+	memmove(c->dirty, c->dirty + n, (c->ndirty - n) * sizeof(*c->dirty));
+	c->ndirty -= n;
 	fp_tx_flush(c);
 
+	c->notify_gen++;
 	for (i = 0; i < c->nnotify; i++) {
 		uint32_t idx = c->notify[i];
 		struct flow *f = &c->ft.flows[idx];
 
 		if (!f->used || !f->notify)
 			continue; /* stale entry of a freed flow */
+		if (f->ctx >= 0 && c->ctx[f->ctx].full_gen == c->notify_gen &&
+		    (f->moved_due || f->closed_due || !f->app_closed)) {
+			/* its app's event ring filled up in this pass: with
+			 * thousands of flows waiting, trying each one cost
+			 * a walk of the list on every poll */
+			c->notify[keep++] = idx;
+			continue;
+		}
 		if (!fp_flow_deliver(c, f) || f->tx_hold) {
 			/* ring full, or acked bytes still wait for NIC
 			 * completions: try again next poll */

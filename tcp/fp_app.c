@@ -59,6 +59,7 @@ bool fp_ev_post(struct fp_core *c, struct fp_ctx *x, const struct tas_ev *e)
 {
 	if (tas_ring_enqueue_burst(&x->arx, e, 1) != 1) {
 		stat_add(c, ST_EV_DEFERRED, 1);
+		x->full_gen = c->notify_gen;
 		return false;
 	}
 	x->kick = true;
@@ -316,7 +317,7 @@ static void app_cmd(struct fp_core *c, int xi, const struct tas_cmd *cmd,
 			struct tcp_out o;
 			struct fp_pace ps;
 
-			tcp_out_reset(&o);
+			fp_out_begin(c, &o);
 			fp_pace_begin(c, f, now, false, &ps);
 			tcp_app_close(&f->tc, now, &o);
 			fp_pace_end(c, f, now, &ps);

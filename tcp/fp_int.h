@@ -32,8 +32,9 @@
 
 struct fp_ctx {
 	bool used;
-	bool dead; /* queue indices went bad: ignored from now on */
-	bool kick; /* events posted this poll */
+	bool dead;	   /* queue indices went bad: ignored from now on */
+	bool kick;	   /* events posted this poll */
+	uint32_t full_gen; /* event ring found full in notify pass #full_gen */
 	uint16_t ctx_id;
 	uint32_t app_id;
 	struct fp_app *app;
@@ -85,6 +86,7 @@ struct fp_core {
 	uint32_t ndirty;
 	uint32_t *notify; /* flows with undelivered events */
 	uint32_t nnotify;
+	uint32_t notify_gen; /* notify passes so far */
 	uint64_t timer_next;
 	struct pacer pacer; /* paced flows waiting for their next release */
 	bool kick_ctrl;
@@ -227,6 +229,7 @@ void fp_emit(struct fp_core *c, const uint8_t *dmac, uint32_t dst_ip,
 	     const struct fp_ctx *x);
 void fp_handle_out(struct fp_core *c, struct flow *f, struct tcp_out *o);
 void fp_tx_flush(struct fp_core *c);
+void fp_out_begin(struct fp_core *c, struct tcp_out *o);
 struct nic_tx *fp_tx_slot(struct fp_core *c);
 
 /* fp_app.c */

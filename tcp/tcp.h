@@ -88,6 +88,8 @@ enum {
 
 struct tcp_out {
 	unsigned nseg;
+	unsigned cap; /* segments this call may emit, <= TCP_OUT_SEGS: the
+		       * caller's free transmit slots */
 	struct tcp_seg_out seg[TCP_OUT_SEGS];
 	uint32_t rx_new;   /* bytes that became readable, in order */
 	uint32_t tx_freed; /* send-ring bytes acknowledged */
@@ -99,6 +101,7 @@ struct tcp_out {
 static inline void tcp_out_reset(struct tcp_out *o)
 {
 	o->nseg = 0;
+	o->cap = TCP_OUT_SEGS;
 	o->rx_new = 0;
 	o->tx_freed = 0;
 	o->events = 0;

@@ -492,7 +492,7 @@ static void input_slow(struct tcp_conn *c, const struct tcp_hdr *hin,
 	case TCP_CLOSED: {
 		struct tcp_seg_out rst;
 
-		if (out->nseg < TCP_OUT_SEGS && tcp_reset_reply(h, len, &rst))
+		if (out->nseg < out->cap && tcp_reset_reply(h, len, &rst))
 			out->seg[out->nseg++] = rst;
 		return;
 	}

@@ -8,9 +8,10 @@
  * dctcp_ecn_echo), 6582 (NewReno retransmissions for peers without SACK;
  * SACK recovery is tcp_sack.c), 3042 (limited transmit), 5681, 6928.
  * Known gaps: no Nagle (the engine behaves as TCP_NODELAY); no TSO hints;
- * no DSACK; no pacing; at most TCP_OUT_SEGS segments per call: when a
- * call fills struct tcp_out, it stops and the caller calls tcp_output
- * again (the connection state stays consistent at every segment).
+ * no DSACK; no pacing; at most out->cap (<= TCP_OUT_SEGS) segments per
+ * call: when a call fills struct tcp_out, it stops and the caller calls
+ * tcp_output again (the connection state stays consistent at every
+ * segment; what was not emitted counts as not sent).
  */
 #include <string.h>
 
@@ -121,7 +122,7 @@ struct tcp_seg_out *tcp_seg_new(struct tcp_conn *c, struct tcp_out *out,
 {
 	struct tcp_seg_out *s;
 
-	if (out->nseg >= TCP_OUT_SEGS)
+	if (out->nseg >= out->cap)
 		return NULL;
 	s = &out->seg[out->nseg++];
 	memset(s, 0, sizeof(*s));
@@ -170,8 +171,11 @@ void tcp_send_syn(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
 	else if (!synack && cfg->ecn && !c->backoff)
 		flags |= TCP_ECE | TCP_CWR;
 	s = tcp_seg_new(c, out, c->iss, flags, now);
-	if (!s)
+	if (!s) {
+		/* no room to send it now: the timer sends it again */
+		tcp_rto_arm(c, now);
 		return;
+	}
 	s->h.opts.has_mss = true;
 	s->h.opts.mss = cfg->mss;
 	s->h.wnd = (uint16_t)tcp_min32(c->rx_size, 65535);
@@ -235,7 +239,7 @@ void tcp_send_rst(struct tcp_conn *c, uint32_t seq, uint32_t ack, uint8_t flags,
 {
 	struct tcp_seg_out *s;
 
-	if (out->nseg >= TCP_OUT_SEGS)
+	if (out->nseg >= out->cap)
 		return;
 	s = &out->seg[out->nseg++];
 	memset(s, 0, sizeof(*s));
@@ -455,7 +459,7 @@ static uint64_t persist_ns(const struct tcp_conn *c)
  * FIN, then a pure ACK if one is still due; (re)arms the probe timeout
  * @c: connection
  * @now: time, ns
- * @out: actions; never more than TCP_OUT_SEGS segments: when it fills up
+ * @out: actions; never more than out->cap segments: when it fills up
  *       the call stops, and calling tcp_output again continues
  *
  * Also arms the persist timer when data waits behind a zero window and

@@ -424,8 +424,7 @@ void tcp_sack_output(struct tcp_conn *c, uint64_t now, struct tcp_out *out)
 	uint32_t guard;
 
 	c->rtx_force = false;
-	for (guard = 0; guard < TCP_OUT_SEGS && out->nseg < TCP_OUT_SEGS;
-	     guard++) {
+	for (guard = 0; guard < TCP_OUT_SEGS && out->nseg < out->cap; guard++) {
 		uint32_t pipe = tcp_sb_pipe(c), bound, hi, s, limit;
 
 		if (!force && (pipe >= c->cwnd || c->cwnd - pipe < c->snd_mss))

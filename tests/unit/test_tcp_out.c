@@ -106,6 +106,50 @@ static void test_established_out_capacity_never_overflows(void **state)
 	assert_int_equal(t->c.snd_nxt, B + 10000);
 }
 
+/* A caller with only 3 free transmit slots (out.cap): the engine emits 3
+ * segments and counts only those as sent; the rest go out on the next
+ * call as new data, not as retransmissions. */
+static void test_established_tx_cap_leaves_rest_unsent(void **state)
+{
+	struct tconn *t = *state;
+
+	conn_established(t);
+	t->c.cwnd = 100 * T_MSS;
+	t->c.snd_wnd = 100 * T_MSS;
+	assert_int_equal(tcp_app_tx(&t->c, 10 * T_MSS), 0);
+	tcp_out_reset(&t->out);
+	t->out.cap = 3;
+	tcp_output(&t->c, t->now, &t->out);
+	assert_int_equal(t->out.nseg, 3);
+	assert_int_equal(t->c.snd_nxt, B + 3 * T_MSS);
+	assert_int_equal(t->c.snd_max, B + 3 * T_MSS);
+	do_output(t);
+	assert_int_equal(t->out.nseg, 7);
+	assert_int_equal(oseg(t, 0)->h.seq, B + 3 * T_MSS);
+	assert_int_equal(t->c.snd_nxt, B + 10 * T_MSS);
+	assert_int_equal(t->c.st.retrans_segs, 0);
+}
+
+/* No room for the SYN's retransmission: the timer is armed again rather
+ * than the connection waiting forever in SYN-SENT. */
+static void test_syn_sent_no_room_keeps_the_timer(void **state)
+{
+	struct tconn *t = *state;
+
+	conn_syn_sent(t);
+	t->now += 1000 * MS;
+	tcp_out_reset(&t->out);
+	t->out.cap = 0;
+	tcp_timers(&t->c, t->now, &t->out);
+	assert_int_equal(t->out.nseg, 0);
+	assert_int_equal(t->c.state, TCP_SYN_SENT);
+	assert_true(tcp_next_deadline(&t->c) > t->now);
+	assert_true(tcp_next_deadline(&t->c) != UINT64_MAX);
+	step(t, tcp_next_deadline(&t->c) - t->now);
+	assert_int_equal(t->out.nseg, 1);
+	assert_int_equal(oseg(t, 0)->h.flags, TCP_SYN);
+}
+
 static void test_established_app_tx_bounds_einval(void **state)
 {
 	struct tconn *t = *state;
@@ -633,6 +677,8 @@ int main(void)
 		T(test_established_send_limited_by_peer_window),
 		T(test_established_out_full_stops_and_resumes),
 		T(test_established_out_capacity_never_overflows),
+		T(test_established_tx_cap_leaves_rest_unsent),
+		T(test_syn_sent_no_room_keeps_the_timer),
 		T(test_established_app_tx_bounds_einval),
 		T(test_established_zero_window_persist_probe_reopen),
 		T(test_established_rto_retransmit_backoff),
