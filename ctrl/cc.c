@@ -572,6 +572,14 @@ void cc_const_update(struct cc_flow *f, const struct cc_config *cfg,
 }
 
 /**
+ * cc_quiet_is_noop - see cc.h
+ */
+bool cc_quiet_is_noop(enum cc_algo algo)
+{
+	return algo == CC_DCTCP || algo == CC_RENO || algo == CC_CONST;
+}
+
+/**
  * cc_update - one control interval of the flow's algorithm
  * @f: the state
  * @cfg: the configuration

@@ -147,6 +147,14 @@ void cc_flow_init(struct cc_flow *f, const struct cc_config *cfg, uint32_t mss,
 		  struct cc_out *out);
 
 /**
+ * cc_quiet_is_noop - does an interval without ACKs, losses or timeouts
+ * leave the flow's state and output as they are? (DCTCP, Reno and const:
+ * yes; TIMELY counts such intervals.) The control loop then skips the
+ * update of every idle flow.
+ */
+bool cc_quiet_is_noop(enum cc_algo algo);
+
+/**
  * cc_update - one control interval of the flow's algorithm
  * @f: the state
  * @cfg: the configuration

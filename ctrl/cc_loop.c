@@ -106,6 +106,7 @@ static void flow_step(struct cc_loop *l, struct fp_cc_slot *sl,
 	struct cc_out out;
 	uint64_t acked, ecn, rsum;
 	uint32_t fr, to, w, rn;
+	bool fresh = false;
 
 	if (!mss)
 		return;
@@ -114,11 +115,17 @@ static void flow_step(struct cc_loop *l, struct fp_cc_slot *sl,
 		p->on = 1;
 		p->gen = gen;
 		cc_flow_init(&p->st, &l->cfg, mss, &out);
+		fresh = true;
 	}
 	acked = atomic_load_explicit(&sl->acked, memory_order_relaxed);
 	ecn = atomic_load_explicit(&sl->ecn_acked, memory_order_relaxed);
 	fr = atomic_load_explicit(&sl->fast_retx, memory_order_relaxed);
 	to = atomic_load_explicit(&sl->timeouts, memory_order_relaxed);
+	/* an idle flow (most of 10,000) has nothing to move: no update, and
+	 * no new window for its core to apply */
+	if (!fresh && acked == p->acked && fr == p->fast_retx &&
+	    to == p->timeouts && cc_quiet_is_noop(l->cfg.algo))
+		return;
 	memset(&fb, 0, sizeof(fb));
 	fb.acked = acked - p->acked;
 	fb.ecn_acked = ecn - p->ecn_acked;

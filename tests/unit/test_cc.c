@@ -464,9 +464,58 @@ static void test_parse_bad_specs_rejected_with_one_line(void **state)
 	assert_non_null(strstr(err, "--cc-interval"));
 }
 
+/* The control loop skips flows with no ACKs, losses or timeouts since the
+ * last interval where cc_quiet_is_noop() says so; that is only right if
+ * such an update would change nothing, whatever RTT and in-flight values
+ * the slot holds. */
+static void test_quiet_interval_changes_nothing_where_skipped(void **state)
+{
+	static const enum cc_algo algos[] = { CC_DCTCP, CC_RENO, CC_CONST,
+					      CC_TIMELY };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(algos) / sizeof(algos[0]); k++) {
+		struct cc_config c = cfg_of(algos[k]);
+		struct cc_flow f, f0;
+		struct cc_out o, o0;
+		struct cc_feedback quiet = { .mss = MSS,
+					     .inflight = 7 * MSS,
+					     .rtt_ewma_us = 40 };
+
+		cc_flow_init(&f, &c, MSS, &o);
+		for (int i = 0; i < 20; i++) {
+			struct cc_feedback fb =
+				fb_win(10 * MSS, i % 3 ? 0 : MSS, 10 * MSS);
+
+			fb.rtt_last_us = fb.rtt_min_us = 30 + (uint32_t)i;
+			fb.rtt_ewma_us = 35;
+			fb.rtt_count = 2;
+			fb.rtt_sum_us = 2 * fb.rtt_last_us;
+			if (i == 7)
+				fb.fast_retx = 1;
+			cc_update(&f, &c, &fb, &o);
+		}
+		f0 = f;
+		o0 = o;
+		for (int i = 0; i < 5; i++)
+			cc_update(&f, &c, &quiet, &o);
+		if (cc_quiet_is_noop(algos[k])) {
+			assert_memory_equal(&f, &f0, sizeof(f));
+			assert_int_equal(o.cwnd, o0.cwnd);
+			assert_int_equal(o.rate, o0.rate);
+		} else {
+			/* TIMELY counts intervals without an RTT */
+			assert_int_equal(algos[k], CC_TIMELY);
+			assert_memory_not_equal(&f, &f0, sizeof(f));
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_quiet_interval_changes_nothing_where_skipped),
 		cmocka_unit_test(test_dctcp_alpha_constant_fraction_converges),
 		cmocka_unit_test(test_dctcp_alpha_no_marks_decays_by_g),
 		cmocka_unit_test(
