@@ -121,10 +121,15 @@ void libtas_bump_flush(struct flextcp_context *ctx)
 {
 	struct libtas_ctx *p = ctx->priv_;
 	struct flextcp_connection *c = p->bump_first, *prev = NULL, *next;
+	uint64_t full = 0; /* cores whose queue filled up in this pass */
 
 	while (c) {
 		next = c->bump_next_;
-		if (conn_flush(p, c)) {
+		if (full & (1ull << c->core_)) {
+			/* the rest of that core's list waits: with thousands
+			 * listed, trying each cost a walk on every poll */
+			prev = c;
+		} else if (conn_flush(p, c)) {
 			if (prev)
 				prev->bump_next_ = next;
 			else
@@ -134,6 +139,7 @@ void libtas_bump_flush(struct flextcp_context *ctx)
 			c->bump_ &= (uint8_t)~LIBTAS_BUMP_LISTED;
 			c->bump_next_ = NULL;
 		} else {
+			full |= 1ull << c->core_;
 			prev = c;
 		}
 		c = next;

@@ -79,14 +79,23 @@ static int time_is_up(void)
 	return (double)(bench_now_ns() - start_ns) / 1e9 >= duration_s;
 }
 
+static long nbusy;   /* connections with a request in flight */
+static long nclosed; /* connections whose CLOSED came */
+
+static void set_busy(struct rconn *r, int busy)
+{
+	nbusy += busy - r->busy;
+	r->busy = busy;
+}
+
 static void start_request(struct rconn *r)
 {
 	if (stopping || time_is_up()) {
 		stopping = 1;
-		r->busy = 0;
+		set_busy(r, 0);
 		return;
 	}
-	r->busy = 1;
+	set_busy(r, 1);
 	r->tx_done = 0;
 	r->rx_done = 0;
 	r->sent_ns = bench_now_ns();
@@ -159,6 +168,8 @@ static void handle(const struct flextcp_event *ev, long *open_left)
 				r->id, strerror(-ev->ev.conn_closed.status));
 			exit(1);
 		}
+		if (!r->closed)
+			nclosed++;
 		r->closed = 1;
 		break;
 	default:
@@ -190,22 +201,17 @@ static int all_open(void)
 	return open_left == 0;
 }
 
+/* a counter, not a scan: the loop asks after every poll */
 static int all_idle(void)
 {
 	if (!stopping && time_is_up())
 		stopping = 1;
-	for (long i = 0; i < nconns; i++)
-		if (conns[i].busy)
-			return 0;
-	return stopping;
+	return stopping && nbusy == 0;
 }
 
 static int all_closed(void)
 {
-	for (long i = 0; i < nconns; i++)
-		if (!conns[i].closed)
-			return 0;
-	return 1;
+	return nclosed == nconns;
 }
 
 int main(int argc, char **argv)
