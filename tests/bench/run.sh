@@ -28,7 +28,7 @@
 # Fairness: the same client logic and message sizes on both sides
 # (krpc_client/kblast/kecho_server are line-for-line twins of the flextcp
 # examples on kernel sockets); the same pinning policy (BENCH_PIN) for both;
-# the daemon keeps its default --idle-us (busy-polls, counted as CPU).
+# the daemon keeps its default --idle-us (polls, yielding, counted as CPU).
 #
 # Writes build/bench/{results.md,results.csv,raw.csv,machine.txt,*.png,
 # logs/}. Every load is bounded in count and time; only 198.18.0.0/24 is
@@ -400,9 +400,9 @@ facts()
 		echo "kernel: $(uname -sr)"
 		echo "memory: $(awk '/^MemTotal/{printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
 		echo "backend: packet (AF_PACKET) on veth between two namespaces, offloads off (tx, tso, gso, gro); wire (shared memory) for scenario 6"
-		echo "daemon: build/tas --cores 1, defaults --idle-us 50 (busy-polls 50 us before sleeping), --cc dctcp, --cc-interval 1ms"
+		echo "daemon: build/tas --cores 1, defaults --idle-us 50 (polls 50 us after the last work, yielding the CPU between polls, then sleeps), --cc dctcp, --cc-interval 1ms${BENCH_TAS_OPTS:+, plus $BENCH_TAS_OPTS}"
 		echo "pinning: $PIN (same policy for TAS and Linux)"
-		echo "clients: flextcp rpc_client polls without sleeping; krpc_client and kecho_server sleep in epoll_wait; TCP_NODELAY on kernel sockets"
+		echo "clients: flextcp rpc_client polls without sleeping, yielding the CPU after an empty poll; echo_server and blast sleep in flextcp_block; krpc_client and kecho_server sleep in epoll_wait; TCP_NODELAY on kernel sockets"
 		echo "cpu accounting: /proc/stat user+nice+system+irq+softirq, all CPUs, USER_HZ $HZ"
 		echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on this machine shows up as spread)"
 		echo "mode: $([ "$SMOKE" = 1 ] && echo smoke || { [ "$QUICK" = 1 ] && echo quick || echo full; }), $REPS runs of ${DUR} s per configuration after one warm-up, bulk $BULK bytes"
