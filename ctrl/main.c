@@ -62,7 +62,9 @@ void svc_drain_core(struct svc *s, unsigned k)
 				 notes[i].type == FP_NOTE_LISTEN_CLOSED)
 				slow_listen_ack(s, &notes[i]);
 			else if (notes[i].type == FP_NOTE_PORT_FREE)
-				slow_port_free(s, notes[i].port);
+				slow_port_free(s, notes[i].port,
+					       notes[i].remote_ip,
+					       notes[i].remote_port);
 			else if (notes[i].type == FP_NOTE_CONNECT_FAILED)
 				slow_connect_failed(s, &notes[i]);
 		}
@@ -306,6 +308,7 @@ out_cores:
 			close(s->apps[i].sock);
 out_nic:
 	nic_close(nic);
+	ports_fini(&s->ports);
 	if (!ret)
 		log_info("stopped");
 	return ret;

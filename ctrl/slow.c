@@ -91,7 +91,8 @@ static void connect_fail(struct svc *s, const struct fp_cmd *cmd, int err)
 	struct fp_pool_ops ops;
 
 	app_kin_post(cmd->app, cmd->ctx_id, &e);
-	slow_port_free(s, cmd->conn.local_port);
+	slow_port_free(s, cmd->conn.local_port, cmd->conn.remote_ip,
+		       cmd->conn.remote_port);
 	app_pool_ops(&ops);
 	ops.free(cmd->app, cmd->conn.buf_slot);
 }
@@ -293,23 +294,6 @@ void slow_tick(struct svc *s, uint64_t now)
 
 /* ---- ports, listeners, connects ---- */
 
-static int port_alloc(struct svc *s)
-{
-	unsigned n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
-
-	for (unsigned i = 0; i < n; i++) {
-		unsigned p = (s->port_next + i) % n;
-
-		if (!s->port_used[p]) {
-			s->port_used[p] = 1;
-			s->port_next = p + 1;
-			s->ports_in_use++;
-			return (int)(EPHEMERAL_LO + p);
-		}
-	}
-	return -EADDRNOTAVAIL;
-}
-
 /**
  * slow_connect_failed - a core had no flow slot for an active open: the
  * app hears it on kin (which queues rather than drops) and the port goes
@@ -328,19 +312,15 @@ void slow_connect_failed(struct svc *s, const struct fp_note *n)
 			break;
 		}
 	}
-	slow_port_free(s, n->port);
+	slow_port_free(s, n->port, n->remote_ip, n->remote_port);
 }
 
 /**
  * slow_port_free - an active open's local port is free again
  */
-void slow_port_free(struct svc *s, uint16_t port)
+void slow_port_free(struct svc *s, uint16_t port, uint32_t rip, uint16_t rport)
 {
-	if (port >= EPHEMERAL_LO && port <= EPHEMERAL_HI &&
-	    s->port_used[port - EPHEMERAL_LO]) {
-		s->port_used[port - EPHEMERAL_LO] = 0;
-		s->ports_in_use--;
-	}
+	ports_put(&s->ports, port, rip, rport);
 }
 
 /**
@@ -380,7 +360,7 @@ int slow_connect(struct svc *s, struct fp_app *a, uint16_t ctx, uint64_t user,
 		e.status = -ENOBUFS;
 		goto fail;
 	}
-	lport = port_alloc(s);
+	lport = ports_take(&s->ports, ip, port);
 	if (lport < 0) {
 		ops.free(a, slot);
 		e.status = (int16_t)lport;
@@ -576,7 +556,9 @@ void slow_app_gone(struct svc *s, struct fp_app *a)
 		/* the app's buffer slots go with its segment */
 		for (uint32_t j = 0; j < w->ncmds; j++) {
 			if (w->cmds[j].app == a)
-				slow_port_free(s, w->cmds[j].conn.local_port);
+				slow_port_free(s, w->cmds[j].conn.local_port,
+					       w->cmds[j].conn.remote_ip,
+					       w->cmds[j].conn.remote_port);
 			else
 				w->cmds[keep++] = w->cmds[j];
 		}
@@ -635,7 +617,7 @@ void slow_stats_text(struct svc *s, int fd)
 		(unsigned long long)s->ctr_exc_drop,
 		(unsigned long long)s->ctr_apps,
 		(unsigned long long)s->ctr_app_errors,
-		(unsigned long long)s->ctr_zc_refused, s->ports_in_use);
+		(unsigned long long)s->ctr_zc_refused, s->ports.n);
 	{
 		uint64_t d;
 

@@ -12,6 +12,7 @@
 #include "tas/abi.h"
 #include "tas/ring.h"
 #include "tcp/fastpath.h"
+#include "ctrl/ports.h"
 #include "verbs/nic.h"
 
 #define SVC_MAX_APPS 256
@@ -21,8 +22,6 @@
  * active opens waiting for one */
 #define ARP_PENDING 256
 #define ARP_WAIT_INIT 16
-#define EPHEMERAL_LO 32768
-#define EPHEMERAL_HI 60999
 
 struct svc;
 
@@ -125,9 +124,7 @@ struct svc {
 	struct listen_close lclose[SVC_MAX_LISTEN];
 	struct arp_entry arp[ARP_CACHE];
 	struct arp_wait arpq[ARP_PENDING];
-	uint8_t port_used[EPHEMERAL_HI - EPHEMERAL_LO + 1];
-	uint32_t port_next;
-	uint32_t ports_in_use; /* set in port_used (tasctl: ports_in_use) */
+	struct port_table ports; /* tasctl: ports_in_use = ports.n */
 	uint64_t ctr_arp_rx, ctr_arp_tx, ctr_icmp_echo, ctr_exc_drop;
 	uint64_t ctr_apps, ctr_app_errors;
 	uint64_t ctr_zc_refused; /* bad MEM_ALLOC / MEM_FREE requests */
@@ -152,7 +149,7 @@ void slow_tick(struct svc *s, uint64_t now_ns);
 /* slow_connect - start an active open (ARP first if needed) */
 int slow_connect(struct svc *s, struct fp_app *a, uint16_t ctx, uint64_t user,
 		 uint32_t ip_host, uint16_t port);
-void slow_port_free(struct svc *s, uint16_t port);
+void slow_port_free(struct svc *s, uint16_t port, uint32_t rip, uint16_t rport);
 void slow_connect_failed(struct svc *s, const struct fp_note *n);
 int slow_listen(struct svc *s, struct fp_app *a, const struct tas_msg *m);
 int slow_listen_close(struct svc *s, struct fp_app *a, const struct tas_msg *m);

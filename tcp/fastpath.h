@@ -159,9 +159,11 @@ struct fp_note {
 	uint32_t type;
 	uint32_t app_id;
 	uint16_t port;
-	uint16_t ctx_id; /* CONNECT_FAILED */
-	int32_t status;	 /* CONNECT_FAILED: negative errno */
-	uint64_t user;	 /* LISTEN_*: the listener's app cookie;
+	uint16_t ctx_id;      /* CONNECT_FAILED */
+	uint16_t remote_port; /* PORT_FREE, CONNECT_FAILED: with port, */
+	uint32_t remote_ip;   /* the destination the port was taken for */
+	int32_t status;	      /* CONNECT_FAILED: negative errno */
+	uint64_t user;	      /* LISTEN_*: the listener's app cookie;
 			  * CONNECT_FAILED: the connection's */
 };
 

@@ -77,7 +77,9 @@ void fp_flow_release(struct fp_core *c, struct flow *f)
 	f->buf_slot = UINT32_MAX;
 	if (!f->passive && f->tc.local_port) {
 		struct fp_note n = { .type = FP_NOTE_PORT_FREE,
-				     .port = f->tc.local_port };
+				     .port = f->tc.local_port,
+				     .remote_port = f->tc.remote_port,
+				     .remote_ip = f->tc.remote_ip };
 		fp_note_post(c, &n);
 	}
 	fp_cc_close(c, f);
@@ -600,6 +602,8 @@ static void cmd_connect(struct fp_core *c, const struct fp_cmd *m, uint64_t now)
 				     .app_id = m->app_id,
 				     .port = m->conn.local_port,
 				     .ctx_id = m->ctx_id,
+				     .remote_port = m->conn.remote_port,
+				     .remote_ip = m->conn.remote_ip,
 				     .status = xi < 0 ? -ENOTCONN : -ENOBUFS,
 				     .user = m->user };
 

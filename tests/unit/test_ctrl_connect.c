@@ -153,6 +153,7 @@ static int teardown(void **state)
 	pthread_mutex_destroy(&e->a->pool_lock);
 	free(e->a->seg);
 	fp_core_destroy(e->s.cores[0]);
+	ports_fini(&e->s.ports);
 	free(e);
 	return 0;
 }
@@ -195,7 +196,7 @@ static void test_unresolved_hop_burst_of_opens_waits_for_one_arp(void **state)
 	/* none refused for want of a table slot, one request for the hop */
 	assert_int_equal(tas_ring_dequeue_burst(&e->kin, &ev, 1), 0);
 	assert_int_equal(e->s.ctr_arp_tx, 1);
-	assert_int_equal(e->s.ports_in_use, NOPENS);
+	assert_int_equal(e->s.ports.n, NOPENS);
 }
 
 static void
@@ -256,7 +257,7 @@ test_unresolved_hop_no_answer_every_open_fails_once_in_order(void **state)
 		assert_int_equal(evs[i].user, i);
 	}
 	/* every port and buffer slot back */
-	assert_int_equal(e->s.ports_in_use, 0);
+	assert_int_equal(e->s.ports.n, 0);
 	assert_int_equal(e->a->slots_free, NOPENS);
 	free(evs);
 }
