@@ -17,11 +17,13 @@ ALL_OBJS += $(BUILD)/tests/apps/zc_hostile.o
 # ---- sock_semantics (sockets owner): CMocka socket-semantics tests of
 # libtas_sockets.so against two running daemons (tests/apps/sockets_wire.sh);
 # finds libtas_sockets.so and libtas.so in $(BUILD) through $ORIGIN/../.. ----
+SOCK_SEM_OBJS := $(patsubst %,$(BUILD)/tests/apps/%.o,sock_semantics \
+	sock_sem_multi sock_sem_util sock_sem_peer)
 SOCK_SEM_BIN := $(BUILD)/tests/apps/sock_semantics
-$(SOCK_SEM_BIN): $(BUILD)/tests/apps/sock_semantics.o $(SOCK_SO)
-	$(CC) $(LDFLAGS) -o $@ $(BUILD)/tests/apps/sock_semantics.o \
+$(SOCK_SEM_BIN): $(SOCK_SEM_OBJS) $(SOCK_SO)
+	$(CC) $(LDFLAGS) -o $@ $(SOCK_SEM_OBJS) \
 		-L$(BUILD) -ltas_sockets -Wl,-rpath,'$$ORIGIN/../..' \
 		$(CMOCKA_LIBS) -lpthread
 ALL_TARGETS += $(SOCK_SEM_BIN)
-ALL_OBJS += $(BUILD)/tests/apps/sock_semantics.o
+ALL_OBJS += $(SOCK_SEM_OBJS)
 # ---- end sock_semantics ----
