@@ -181,3 +181,15 @@ const uint8_t *flow_spec(const struct dbl_flow_rec *f, int i)
 	}
 	return p;
 }
+
+/* A frame of just a header, for nic_tx_burst. */
+struct nic_tx ibv_tx_frame(const uint8_t *hdr, uint16_t hl, uint64_t cookie)
+{
+	struct nic_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.hdr = hdr;
+	t.hdr_len = hl;
+	t.cookie = cookie;
+	return t;
+}

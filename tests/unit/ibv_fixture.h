@@ -29,6 +29,9 @@ struct dbl_qp_rec *qp_nth(int rss, int i);
 /* The i-th spec of a recorded flow rule. */
 const uint8_t *flow_spec(const struct dbl_flow_rec *f, int i);
 
+/* A frame of just the header @hdr (@hl bytes), cookie @cookie. */
+struct nic_tx ibv_tx_frame(const uint8_t *hdr, uint16_t hl, uint64_t cookie);
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ibv_fix_setup, ibv_fix_teardown)
 
 #endif /* TAS_TESTS_IBV_FIXTURE_H */

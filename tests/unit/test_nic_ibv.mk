@@ -1,5 +1,5 @@
 # test_nic_ibv.mk - the ibv backend against the libibverbs/librdmacm double:
 # link tests/unit/ibv_double*.c instead of -libverbs -lrdmacm (libnuma real).
-test_nic_ibv_EXTRA := tests/unit/ibv_double.c tests/unit/ibv_double_wire.c \
+test_nic_ibv_EXTRA := tests/unit/ibv_double.c tests/unit/ibv_double_queue.c tests/unit/ibv_double_wire.c \
 	tests/unit/ibv_fixture.c
 test_nic_ibv_LIBS := -lnuma -lpthread
