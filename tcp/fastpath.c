@@ -97,7 +97,8 @@ void fp_tx_flush(struct fp_core *c)
 	 * (the --link queue) move held frames along in that call */
 	if (c->ntx)
 		sent = nic_tx_burst(c->nic, c->queue, c->txq, c->ntx);
-	if (sent < c->ntx)
+	c->tx_full = sent < c->ntx;
+	if (c->tx_full)
 		stat_add(c, ST_TX_RING_FULL, 1);
 	if (sent && sent < c->ntx) {
 		/* keep the rest (and their headers) for the next flush */
@@ -127,7 +128,9 @@ void fp_tx_flush(struct fp_core *c)
 void fp_out_begin(struct fp_core *c, struct tcp_out *o)
 {
 	tcp_out_reset(o);
-	if (TXQ_MAX - c->ntx < TCP_OUT_SEGS / 4)
+	/* short of slots: offer the queue to the NIC, unless it just
+	 * refused (each try can be a syscall; the poll's end tries again) */
+	if (TXQ_MAX - c->ntx < TCP_OUT_SEGS / 4 && !c->tx_full)
 		fp_tx_flush(c);
 	if (TXQ_MAX - c->ntx < o->cap)
 		o->cap = TXQ_MAX - c->ntx;

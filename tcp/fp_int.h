@@ -98,6 +98,7 @@ struct fp_core {
 	struct nic_tx txq[TXQ_MAX];
 	uint8_t txhdr[TXQ_MAX][NIC_HDR_MAX];
 	unsigned ntx;
+	bool tx_full;	  /* the last flush left frames the NIC refused */
 	uint8_t *scratch; /* receive sink of flows whose app is gone */
 	/* notes that found note_out full, oldest at note_backlog_head; the
 	 * array grows rather than drop one (a lost PORT_FREE leaks a port,
